@@ -1,0 +1,50 @@
+"""Reading and validating params.yaml, the single place where the pipeline's parameters live."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from h2h.errors import H2HError
+
+SCHEMA_PATH = Path(__file__).with_name("params.schema.yaml")
+
+
+@lru_cache(maxsize=1)
+def params_schema() -> dict[str, Any]:
+    """The JSON schema of params.yaml (also used by the Snakemake workflow)."""
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def validate_params(params: dict[str, Any], source: str | Path = "params.yaml") -> None:
+    """Raise :class:`H2HError` naming the offending key when ``params`` breaks the schema."""
+    try:
+        jsonschema.validate(params, params_schema())
+    except jsonschema.ValidationError as error:
+        where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        raise H2HError(f"invalid parameter {where}: {error.message}", source) from None
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Load and validate the parameter file."""
+    path = Path(path)
+    if not path.is_file():
+        raise H2HError("parameter file not found", path)
+    try:
+        params = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise H2HError(f"not valid YAML ({error})", path) from None
+    if not isinstance(params, dict):
+        raise H2HError("expected a mapping of parameter sections", path)
+    validate_params(params, path)
+    return params
+
+
+def resolve_path(path: str | Path, root: str | Path = ".") -> Path:
+    """A path from params.yaml, relative to the project root unless absolute."""
+    path = Path(path)
+    return path if path.is_absolute() else Path(root) / path

@@ -1,0 +1,112 @@
+"""68 facial landmarks (dlib) plus two pupils per cropped frame, stored as a per-frame table.
+
+Point order: 0..67 are dlib's iBUG-68 points; 68 is the pupil of the eye of points 36-41 and 69
+the pupil of the eye of points 42-47. Frames where no face is found are first retried with the
+previous frame's face box (a tracking fallback), then short gaps are interpolated and flagged.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from h2h.detect import largest_box
+from h2h.errors import H2HError
+from h2h.gaps import FilledSeries, fill_short_gaps
+from h2h.pupil import pupil_centre
+
+N_POINTS = 70
+EYES = (slice(36, 42), slice(42, 48))
+MOUTH = slice(48, 68)
+X_COLUMNS = [f"x{i}" for i in range(N_POINTS)]
+Y_COLUMNS = [f"y{i}" for i in range(N_POINTS)]
+
+
+def dlib_model_path(name: str) -> Path:
+    """A model file shipped by the face_recognition_models package, found without importing it.
+
+    (Importing the package needs pkg_resources, which recent setuptools no longer provide.)
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise H2HError("the face_recognition_models package is not installed", name)
+    path = Path(spec.submodule_search_locations[0]) / "models" / name
+    if not path.is_file():
+        raise H2HError("model file missing from face_recognition_models", path)
+    return path
+
+
+class LandmarkDetector:
+    """dlib HOG face detection + the 68-point shape predictor + Eq. 4 pupils, frame by frame."""
+
+    def __init__(self, upsample: int = 0) -> None:
+        import dlib
+
+        self._dlib = dlib
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = dlib.shape_predictor(
+            str(dlib_model_path("shape_predictor_68_face_landmarks.dat")))
+        self._upsample = upsample
+        self._previous_box: np.ndarray | None = None
+
+    def __call__(self, frame: np.ndarray) -> np.ndarray | None:
+        """The (70, 2) points of the largest face in an RGB frame, or None."""
+        gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+        rects = self._detector(gray, self._upsample)
+        boxes = np.array([(r.left(), r.top(), r.right(), r.bottom()) for r in rects], float)
+        box = largest_box(boxes.reshape(-1, 4))
+        if box is None:
+            box = self._previous_box
+        if box is None:
+            return None
+        rect = self._dlib.rectangle(*(int(round(v)) for v in box))
+        shape = self._predictor(gray, rect)
+        points = np.array([(p.x, p.y) for p in shape.parts()], np.float64)
+        self._previous_box = np.concatenate([points.min(axis=0), points.max(axis=0)])
+        pupils = [pupil_centre(gray, points[eye]) for eye in EYES]
+        return np.vstack([points, pupils])
+
+
+def detect_landmarks(frames: Iterable[np.ndarray], detector: LandmarkDetector) -> FilledSeries:
+    """Landmarks of every frame, unfilled: (N, 70, 2) with NaN where no face was found."""
+    points, found = [], []
+    for frame in frames:
+        result = detector(frame)
+        found.append(result is not None)
+        points.append(result if result is not None else np.full((N_POINTS, 2), np.nan))
+    found_array = np.array(found, bool)
+    return FilledSeries(np.array(points), found_array, np.zeros_like(found_array))
+
+
+def fill_landmark_gaps(series: FilledSeries, max_gap: int) -> FilledSeries:
+    """Interpolate runs of at most ``max_gap`` frames without landmarks (flagged)."""
+    return fill_short_gaps(series.values, series.valid, max_gap)
+
+
+def to_table(series: FilledSeries) -> pd.DataFrame:
+    """The Parquet layout: frame, x0..x69, y0..y69 (float32), valid, interpolated."""
+    points = series.values.astype(np.float32)
+    table = pd.DataFrame(np.concatenate([points[:, :, 0], points[:, :, 1]], axis=1),
+                         columns=X_COLUMNS + Y_COLUMNS)
+    table.insert(0, "frame", np.arange(len(points)))
+    table["valid"] = series.valid
+    table["interpolated"] = series.interpolated
+    return table
+
+
+def points_array(table: pd.DataFrame) -> np.ndarray:
+    """(N, 70, 2) float array of a landmarks table."""
+    return np.stack([table[X_COLUMNS].to_numpy(), table[Y_COLUMNS].to_numpy()], axis=-1)
+
+
+def read_landmarks(path: str | Path) -> pd.DataFrame:
+    """Load a landmarks table written by the landmarks stage."""
+    path = Path(path)
+    if not path.is_file():
+        raise H2HError("landmarks table not found: run the landmarks stage first", path)
+    return pd.read_parquet(path)

@@ -1,0 +1,78 @@
+"""Stage output directories: written under a temporary name, renamed into place when complete,
+and described by a small JSON manifest.
+
+A crash (or a user error found half-way) therefore never leaves a directory that a later run, DVC
+or Snakemake could mistake for a finished output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from h2h.errors import H2HError
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+@contextmanager
+def atomic_directory(final: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary directory that replaces ``final`` only if the block succeeds."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    """Write JSON with sorted keys, so equal content gives byte-identical files."""
+    Path(path).write_text(json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_manifest(directory: str | Path, stage: str, unit: str, params: dict[str, Any],
+                   **fields: Any) -> dict[str, Any]:
+    """Write ``manifest.json``: schema version, stage, unit, producing parameters and ``fields``."""
+    manifest = {"schema_version": SCHEMA_VERSION, "stage": stage, "unit": unit,
+                "params": params, **fields}
+    write_json(Path(directory) / MANIFEST, manifest)
+    return manifest
+
+
+def read_manifest(directory: str | Path, stage: str) -> dict[str, Any]:
+    """Read the manifest of a finished ``stage`` output, checking that it is one."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise H2HError(f"no {stage} output here (missing {MANIFEST}): run the {stage} stage first",
+                       directory)
+    manifest = json.loads(path.read_text())
+    if manifest.get("stage") != stage:
+        raise H2HError(f"expected a {stage} output, found {manifest.get('stage')!r}", directory)
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise H2HError(f"output schema version {manifest.get('schema_version')} is not "
+                       f"{SCHEMA_VERSION}: rerun the {stage} stage", directory)
+    return manifest
