@@ -9,7 +9,7 @@ filter; a video whose head wanders too far for one box is rejected rather than c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -17,8 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy.signal import savgol_filter
 
-from h2h.detect import Detector, largest_box
+from h2h.detect import Detector, largest_box, make_detector
 from h2h.errors import H2HError
+from h2h.progress import progress
+from h2h.sheets import draw_box, fit_square, sample_indices
+from h2h.video import VideoWriter, iter_frames
 
 
 @dataclass(frozen=True)
@@ -136,3 +139,42 @@ def split_ranges(n_frames: int, test_fraction: float) -> dict[str, list[int]]:
     """Train / test split as half-open frame ranges: the last ``test_fraction`` is the test part."""
     n_test = int(round(n_frames * test_fraction))
     return {"train": [0, n_frames - n_test], "test": [n_frames - n_test, n_frames]}
+
+
+@dataclass
+class CropResult:
+    """What cropping one video found: the box, the detections and a few frames to show."""
+
+    box: CropBox
+    sampled: pd.DataFrame  # one row per frame the detector ran on
+    track: pd.DataFrame  # smoothed face centre and size per frame
+    motion: float
+    previews: list[np.ndarray] = field(default_factory=list)  # source frame with box, crops
+
+    @property
+    def missed(self) -> int:
+        return int((~self.sampled["detected"]).sum())
+
+
+def crop_video(path: str | Path, n_frames: int, fps: float, frame_width: int, frame_height: int,
+               params: CropParams, out_video: str | Path, n_previews: int = 7) -> CropResult:
+    """Detect, fix the box and write the first ``n_frames`` frames of ``path`` cropped.
+
+    Two decoding passes (detection, then cropping) keep memory flat for long videos.
+    """
+    detector = make_detector(params.detector, params.detect_max_side)
+    frames = progress(iter_frames(path, count=n_frames), "detect", n_frames)
+    sampled = detect_sampled(frames, detector, params.detect_every)
+    box, track, motion = find_crop_box(sampled, n_frames, frame_width, frame_height, params, path)
+    result = CropResult(box, sampled, track, motion)
+    shown = set(sample_indices(n_frames, n_previews))
+    with VideoWriter(out_video, fps, mode="quality") as writer:
+        frames = progress(iter_frames(path, count=n_frames), "crop", n_frames)
+        for index, frame in enumerate(frames):
+            crop = box.cut(frame, params.size)
+            writer.write(crop)
+            if index == 0:
+                result.previews.insert(0, fit_square(draw_box(frame, box.corners), params.size))
+            if index in shown:
+                result.previews.append(crop)
+    return result

@@ -8,7 +8,8 @@ previous frame's face box (a tracking fallback), then short gaps are interpolate
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -18,6 +19,7 @@ import pandas as pd
 from h2h.detect import largest_box
 from h2h.errors import H2HError
 from h2h.gaps import FilledSeries, fill_short_gaps
+from h2h.progress import progress
 from h2h.pupil import pupil_centre
 
 N_POINTS = 70
@@ -83,9 +85,34 @@ def detect_landmarks(frames: Iterable[np.ndarray], detector: LandmarkDetector) -
     return FilledSeries(np.array(points), found_array, np.zeros_like(found_array))
 
 
-def fill_landmark_gaps(series: FilledSeries, max_gap: int) -> FilledSeries:
-    """Interpolate runs of at most ``max_gap`` frames without landmarks (flagged)."""
-    return fill_short_gaps(series.values, series.valid, max_gap)
+@dataclass(frozen=True)
+class LandmarksParams:
+    upsample: int  # dlib HOG upsampling
+    max_gap: int  # longest run of missed frames that is interpolated
+    min_valid: float  # smallest acceptable fraction of frames with landmarks
+
+
+@dataclass(frozen=True)
+class LandmarkTrack:
+    found: np.ndarray  # (N,) bool: detected in the frame itself
+    series: FilledSeries  # (N, 70, 2) after filling short gaps
+
+
+def track_landmarks(frames: Sequence[np.ndarray], params: LandmarksParams,
+                    source: str | Path) -> LandmarkTrack:
+    """Landmarks and pupils of every frame with short gaps filled.
+
+    Raises :class:`H2HError` naming ``source`` when fewer than ``min_valid`` of the frames end up
+    with landmarks (the face is lost for long stretches).
+    """
+    detected = detect_landmarks(progress(frames, "landmarks", len(frames)),
+                                LandmarkDetector(params.upsample))
+    series = fill_short_gaps(detected.values, detected.valid, params.max_gap)
+    valid_rate = float(series.valid.mean())
+    if valid_rate < params.min_valid:
+        raise H2HError(f"landmarks found on only {valid_rate:.0%} of the frames (minimum "
+                       f"{params.min_valid:.0%}): the face is lost for long stretches", source)
+    return LandmarkTrack(detected.valid, series)
 
 
 def to_table(series: FilledSeries) -> pd.DataFrame:

@@ -27,15 +27,21 @@ def tracking_uri(root: str | Path = ".") -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(root).resolve() / 'mlflow.db'}"
 
 
-def git_commit(root: str | Path = ".") -> str:
-    """The checked-out commit, suffixed ``-dirty`` when tracked files are modified."""
+def git_state(root: str | Path = ".") -> dict[str, str]:
+    """Tags naming the checked-out commit and whether tracked code differs from it.
+
+    dvc.lock and params.yaml are left out of the dirty check: DVC rewrites the lock file during
+    every ``dvc repro`` and experiments change params.yaml, which MLflow records as params anyway.
+    """
     def git(*args: str) -> str:
         result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
-        return result.stdout.strip() if result.returncode == 0 else ""
+        return result.stdout if result.returncode == 0 else ""
 
-    commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return f"{commit}-dirty" if dirty else commit
+    changed = git("status", "--porcelain", "--untracked-files=no").splitlines()
+    code_changed = [line for line in changed
+                    if not line[3:].endswith(("dvc.lock", "params.yaml", ".gitignore"))]
+    return {"git_commit": git("rev-parse", "HEAD").strip() or "unknown",
+            "git_dirty": str(bool(code_changed)).lower()}
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -77,7 +83,8 @@ def log_stage_run(
 ) -> str:
     """Record one finished stage run in one go and return its MLflow run id.
 
-    The run is tagged ``stage``, ``<unit_kind>`` (e.g. ``video=obama``) and ``git_commit``.
+    The run is tagged ``stage``, ``<unit_kind>`` (e.g. ``video=obama``), ``git_commit`` and
+    ``git_dirty``.
     """
     import mlflow
 
@@ -85,7 +92,7 @@ def log_stage_run(
     with store_lock(uri):
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(EXPERIMENT_PREFIX + stage)
-        tags = {"stage": stage, unit_kind: unit, "git_commit": git_commit(root)}
+        tags = {"stage": stage, unit_kind: unit, **git_state(root)}
         with mlflow.start_run(run_name=f"{stage}:{unit}", tags=tags) as run:
             mlflow.log_params(flatten(params))
             mlflow.log_metrics({key: float(value) for key, value in metrics.items()})

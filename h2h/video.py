@@ -13,6 +13,7 @@ The binary is the system ``ffmpeg`` when present, else the static build bundled 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -199,6 +200,9 @@ def read_video(
 class VideoWriter:
     """Encode RGB frames to a file; the file appears under its name only once closed successfully.
 
+    Encoding is bit-exact (no random container ids or version strings), so the same frames give
+    the same file: DVC and Snakemake runs of a stage produce identical outputs.
+
     Use as a context manager. Frames are written to a temporary name beside ``path`` and renamed
     on a clean exit, so an interrupted encode never leaves a truncated file behind.
     ``metadata`` becomes container tags (e.g. ``comment``, ``title``).
@@ -228,7 +232,7 @@ class VideoWriter:
         rate = Fraction(self.fps).limit_denominator(1001)
         cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-y", "-f", "rawvideo",
                "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(rate), "-i", "-",
-               *ENCODINGS[self.mode]]
+               *ENCODINGS[self.mode], "-fflags", "+bitexact", "-flags:v", "+bitexact"]
         for key, value in self.metadata.items():
             cmd += ["-metadata", f"{key}={value}"]
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,7 +273,8 @@ class VideoWriter:
             self._process.wait()
             for stream in (self._process.stdin, self._process.stderr):
                 if stream is not None:
-                    stream.close()
+                    with contextlib.suppress(OSError):  # unflushed frames of a killed encoder
+                        stream.close()
         self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> VideoWriter:

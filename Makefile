@@ -1,0 +1,31 @@
+# The two commands of the README: `make demo` and `make test`. Both set up .venv first.
+SHELL := /bin/bash
+VENV := .venv
+STAMP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYOPENGL_PLATFORM ?= egl
+
+.PHONY: demo test bench setup clean-outputs
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	scripts/setup.sh
+	touch $(STAMP)
+
+## Run the whole pipeline on the bundled sample (params.yaml), cached by DVC.
+demo: $(STAMP)
+	dvc repro
+	h2h summary
+
+## The test suite (real ffmpeg, dlib, DVC, Snakemake and MLflow runs on short clips).
+test: $(STAMP)
+	CI=$${CI:-true} python -m pytest -n 2 --durations=15
+
+## Speed figures of the stages on this machine.
+bench: $(STAMP)
+	h2h bench
+
+## Remove the pipeline's outputs and caches (not the virtual environment).
+clean-outputs:
+	rm -rf data/*/ .dvc/cache mlflow.db mlflow.db.lock mlruns logs .snakemake dvc.lock
