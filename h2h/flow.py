@@ -48,7 +48,7 @@ def _grey(frame: np.ndarray) -> np.ndarray:
 
 
 def compute_flow(a: np.ndarray, b: np.ndarray, preset: str = "medium") -> np.ndarray:
-    """Flow from RGB uint8 frame ``a`` to frame ``b``: float32 (H, W, 2), ``a(p) ~ b(p + flow(p))``."""
+    """Flow from RGB uint8 frame ``a`` to ``b``: float32 (H, W, 2), ``a(p) ~ b(p + flow(p))``."""
     if a.shape != b.shape:
         raise ValueError(f"frames differ in shape: {a.shape} vs {b.shape}")
     return _dis(preset).calc(_grey(a), _grey(b), None)
@@ -125,7 +125,9 @@ def load_flows(path: str | Path) -> dict[int, np.ndarray]:
         raise H2HError("flow file not found (run the flow stage first)", path)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            flows = {int(k[len(_KEY_PREFIX):]): npz[k] for k in npz.files if k.startswith(_KEY_PREFIX)}
+            flows = {
+                int(k[len(_KEY_PREFIX) :]): npz[k] for k in npz.files if k.startswith(_KEY_PREFIX)
+            }
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise H2HError(f"unreadable flow file ({exc})", path) from exc
     if not flows:

@@ -66,7 +66,10 @@ def test_clip_flows_strides_and_dtype():
 
 def test_save_and_load_round_trip(tmp_path):
     rng = np.random.default_rng(3)
-    flows = {1: rng.normal(size=(3, 8, 8, 2)).astype(np.float16), 2: np.zeros((2, 8, 8, 2), np.float16)}
+    flows = {
+        1: rng.normal(size=(3, 8, 8, 2)).astype(np.float16),
+        2: np.zeros((2, 8, 8, 2), np.float16),
+    }
     path = tmp_path / "sub" / "clip.npz"
     save_flows(path, flows)
     loaded = load_flows(path)
