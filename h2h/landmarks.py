@@ -7,7 +7,6 @@ previous frame's face box (a tracking fallback), then short gaps are interpolate
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from h2h.detect import largest_box
+from h2h.dlib_models import LANDMARKS_68, dlib_model_path
 from h2h.errors import H2HError
 from h2h.gaps import FilledSeries, fill_short_gaps
 from h2h.progress import progress
@@ -29,20 +29,6 @@ X_COLUMNS = [f"x{i}" for i in range(N_POINTS)]
 Y_COLUMNS = [f"y{i}" for i in range(N_POINTS)]
 
 
-def dlib_model_path(name: str) -> Path:
-    """A model file shipped by the face_recognition_models package, found without importing it.
-
-    (Importing the package needs pkg_resources, which recent setuptools no longer provide.)
-    """
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise H2HError("the face_recognition_models package is not installed", name)
-    path = Path(spec.submodule_search_locations[0]) / "models" / name
-    if not path.is_file():
-        raise H2HError("model file missing from face_recognition_models", path)
-    return path
-
-
 class LandmarkDetector:
     """dlib HOG face detection + the 68-point shape predictor + Eq. 4 pupils, frame by frame."""
 
@@ -52,7 +38,7 @@ class LandmarkDetector:
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(
-            str(dlib_model_path("shape_predictor_68_face_landmarks.dat")))
+            str(dlib_model_path(LANDMARKS_68)))
         self._upsample = upsample
         self._previous_box: np.ndarray | None = None
 

@@ -13,21 +13,17 @@ and counted. The models are loaded once per process.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable, Sized
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import dlib
 import numpy as np
 
-from h2h.errors import H2HError
+from h2h.dlib_models import FACE_EMBEDDING, LANDMARKS_5, dlib_model_path
 from h2h.metrics.distributions import frechet_distance, mmd2
 from h2h.progress import progress
 
-_SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
-_EMBEDDING_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 
 
 @dataclass(frozen=True)
@@ -40,28 +36,15 @@ class FaceEmbeddings:
     no_face: int
 
 
-def _models_dir() -> Path:
-    """The folder of face_recognition_models, found without importing it (its import needs
-    pkg_resources, which recent setuptools no longer ships)."""
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
-        raise H2HError("the dlib face models are missing: pip install face_recognition_models")
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
-
-
 @lru_cache(maxsize=1)
 def _dlib_models() -> tuple[
     dlib.fhog_object_detector, dlib.shape_predictor, dlib.face_recognition_model_v1
 ]:
     """Detector, 5-point predictor and embedding network, loaded once per process (~0.3 s)."""
-    folder = _models_dir()
-    for name in (_SHAPE_MODEL, _EMBEDDING_MODEL):
-        if not (folder / name).is_file():
-            raise H2HError("dlib model missing: reinstall face_recognition_models", folder / name)
     return (
         dlib.get_frontal_face_detector(),
-        dlib.shape_predictor(str(folder / _SHAPE_MODEL)),
-        dlib.face_recognition_model_v1(str(folder / _EMBEDDING_MODEL)),
+        dlib.shape_predictor(str(dlib_model_path(LANDMARKS_5))),
+        dlib.face_recognition_model_v1(str(dlib_model_path(FACE_EMBEDDING))),
     )
 
 
