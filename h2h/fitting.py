@@ -2,21 +2,22 @@
 for DenseFaceReg): a scaled-orthographic camera plus identity and expression coefficients.
 
 Each frame's 468 observed points are matched by the model's 468 corresponded surface points
-(:attr:`FaceModel.mediapipe_bases`). Camera (Gauss-Newton on the 2-D residuals) and shape
-(regularised linear least squares, expression weights bounded to [0, 1]) are alternated. Two
-passes, as the measurements in FITTING_NOTES recommend:
+(:attr:`FaceModel.mediapipe_bases`); only the 2-D residuals count (Face Mesh's depth only
+initialises the pose). Camera and shape are solved *jointly* by Gauss-Newton, each step one
+bounded linear least-squares problem (expression weights in [0, 1]). Two passes, as the
+measurements in FITTING_NOTES recommend:
 
-1. identity: full fits (camera + identity + expression) on up to ``identity_frames`` frames
-   spread over the video, then their robust mean (:func:`h2h.identity.robust_mean`);
+1. identity: up to ``identity_frames`` frames spread over the video share one identity, solved
+   together with their cameras and expressions (:func:`estimate_identity`);
 2. every frame: camera + expression with that identity fixed, then the frame's own identity
    estimate given its camera and expression (what the identity stage averages over the
    training frames). The row's ``rmse_px`` is that of the row's own parameters.
 
 Residuals are measured in model units (pixels / scale, i.e. cm), so the regularisation weights
 do not depend on the image size: ``identity_reg`` = 1 makes the identity prior N(0, 1) weigh
-like a 1 cm residual per coefficient, the trade-off measured to keep identities stable.
-The shape solves are prefactored: the normal matrix of a frame is a 3x3-weighted sum of
-per-axis Gram matrices of the bases computed once, so no frame touches a (936 x 153) matrix.
+like a 1 cm residual per coefficient. The solves are prefactored: the normal matrix of the
+shape coefficients under any camera is a 3x3-weighted sum of per-axis Gram matrices of the
+bases, computed once, so no frame builds the (936 x 153) Jacobian.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ class FrameFitter:
         self.exps = slice(self.n_id, self.n_id + self.n_exp)
         # gram[a, b] = basis[:, :, a] @ basis[:, :, b].T: the normal matrix of the shape
         # coefficients under any camera is sum_ab (R2'R2)_ab gram[a, b].
-        gram = np.einsum("ipa,jpb->abij", basis, basis)
+        gram = np.stack([[basis[:, :, a] @ basis[:, :, b].T for b in range(3)] for a in range(3)])
         self.grams = {
             part: np.ascontiguousarray(gram[:, :, sl, sl])
             for part, sl in (("id", self.ids), ("exp", self.exps), ("all", slice(None)))
@@ -106,7 +107,8 @@ class FrameFitter:
 
     def shape(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """(468, 3) corresponded model points for the identity and the *fitted* expressions."""
-        return self.m0 + (np.r_[identity, expression] @ self.basis).reshape(N_MEDIAPIPE, 3)
+        coeffs = np.concatenate([identity, expression])
+        return self.m0 + (coeffs @ self.basis).reshape(N_MEDIAPIPE, 3)
 
     @staticmethod
     def init_camera(shape: np.ndarray, observed3: np.ndarray) -> _Camera:
@@ -140,9 +142,10 @@ class FrameFitter:
         jcf = jc.reshape(-1, 6)
         target = res + (coeffs[sl] @ basis).reshape(n, 3) @ r2.T
         h_zz = np.tensordot(r2.T @ r2, self.grams[part], 2)
-        h_cz = np.einsum("pdi,de->pei", jc, r2).reshape(-1, 6).T @ basis.T
+        # Camera-shape block: J_c' (R2 B) as (6, n*3) @ (n*3, k), in the basis' memory order.
+        h_cz = (jc.transpose(0, 2, 1) @ r2).transpose(1, 0, 2).reshape(6, -1) @ basis.T
         h = np.block([[jcf.T @ jcf, h_cz], [h_cz.T, h_zz]])
-        g = np.r_[jcf.T @ target.ravel(), basis @ (target @ r2).ravel()]
+        g = np.concatenate([jcf.T @ target.ravel(), basis @ (target @ r2).ravel()])
         return h, g
 
     def fit_expression(
@@ -162,7 +165,7 @@ class FrameFitter:
         guess = None if previous is None else np.r_[np.zeros(6), previous]
         reg = np.r_[np.zeros(6), np.full(self.n_exp, self.settings.expression_reg)]
         for _ in range(self.settings.steps):
-            h, g = self.normal_equations(observed, cam, np.r_[identity, expression], "exp")
+            h, g = self.normal_equations(observed, cam, np.concatenate([identity, expression]), "exp")
             h[np.diag_indices_from(h)] += reg
             sol = solve_box_qp(h, g, self.lo, self.hi, guess)
             guess = sol
@@ -180,7 +183,7 @@ class FrameFitter:
         """One frame's own identity for its fitted camera and expression: ridge least squares
         with the prior N(identity, 1/identity_reg), so it scatters around the video's identity
         with this frame's evidence (one linear solve; the model is linear in it)."""
-        h, g = self.normal_equations(observed, cam, np.r_[identity, expression], "id")
+        h, g = self.normal_equations(observed, cam, np.concatenate([identity, expression]), "id")
         h_ii, g_i = h[6:, 6:], g[6:]
         lam = self.settings.identity_reg
         return np.linalg.solve(h_ii + lam * np.eye(self.n_id), g_i + lam * identity)
@@ -188,9 +191,10 @@ class FrameFitter:
     def video_identity(
         self, frames: list[tuple[np.ndarray, _Camera, np.ndarray]], identity: np.ndarray
     ) -> np.ndarray:
-        """Newton step on the identity shared by ``frames`` (observed, camera, expression), with
-        each frame's camera and free expressions re-optimised along (Schur complement), and the
-        prior N(0, 1/identity_reg) counted once for the video.
+        """One Newton step on the identity shared by ``frames`` (observed, camera, expression):
+        each frame's camera and free expressions are re-optimised along with it (Schur
+        complement), and the prior N(0, 1/identity_reg) counts once for the video. Returns the
+        updated identity.
 
         Fixing the cameras and expressions instead and alternating converges very slowly: the
         identity and expression bases overlap (e.g. eye shape vs eyeWide).
@@ -199,7 +203,7 @@ class FrameFitter:
         schur = self.settings.identity_reg * np.eye(self.n_id)
         rhs = np.zeros(self.n_id)
         for observed, cam, expression in frames:
-            h, g = self.normal_equations(observed, cam, np.r_[identity, expression], "all")
+            h, g = self.normal_equations(observed, cam, np.concatenate([identity, expression]), "all")
             exp_idx = np.arange(6 + self.n_id, len(g))
             at_bound = (expression <= 0.0) | (expression >= 1.0)
             fixed = exp_idx[at_bound]
