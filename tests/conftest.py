@@ -1,4 +1,9 @@
-"""Fixtures shared by the tests: the sample data and throw-away copies of the project."""
+"""Fixtures shared by the tests: the sample data, throw-away copies of the project, the face
+model and fits of two real clips.
+
+The model (~0.5 s) and the real-clip fits (~5 s) are session-scoped: built once per test process
+and shared by the fitting, render and conditioning tests.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,27 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
+
+from h2h.face_model import FaceModel, build_face_model
+from h2h.facemesh import detect_face_mesh
+from h2h.fitting import fit_video
+from h2h.video import read_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("H2H_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
 VIDEOS = SHARED_DATA / "videos"
+ICT_NPZ = SHARED_DATA / "face_model" / "ict_facekit_light.npz"
+CANONICAL_OBJ = SHARED_DATA / "face_model" / "mediapipe_canonical_face_model.obj"
+CLIP_FRAMES = 80
+CLIPS = ("obama.mov", "dpe_man.mp4")
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +96,34 @@ def make_project(tmp_path: Path) -> ProjectFactory:
         return project
 
     return factory
+
+
+@dataclass(frozen=True)
+class Clip:
+    frames: np.ndarray
+    points: np.ndarray
+    found: np.ndarray
+    fit: pd.DataFrame
+
+
+@pytest.fixture(scope="session")
+def built_model():
+    """(FaceModel with correspondence, Correspondence) for the default "face" region."""
+    return build_face_model(ICT_NPZ, CANONICAL_OBJ)
+
+
+@pytest.fixture(scope="session")
+def face_model(built_model) -> FaceModel:
+    return built_model[0]
+
+
+@pytest.fixture(scope="session")
+def clips(face_model) -> dict[str, Clip]:
+    """The first frames of two people's videos with Face Mesh points and the fit."""
+    out = {}
+    for name in CLIPS:
+        frames = read_video(VIDEOS / name, count=CLIP_FRAMES)
+        points, found = detect_face_mesh(frames)
+        out[name] = Clip(frames, points, found,
+                         fit_video(face_model, points, found, frames.shape[1]))
+    return out
