@@ -22,6 +22,7 @@ from h2h.nn.temporal import (
     temporal_strides,
     temporal_window_indices,
 )
+from h2h.nn.vgg import VGG19Features, VGGLoss, load_vgg19_features
 
 __all__ = [
     "CPU",
@@ -34,10 +35,13 @@ __all__ = [
     "Models",
     "MultiscaleDiscriminator",
     "PatchDiscriminator",
+    "VGG19Features",
+    "VGGLoss",
     "build_models",
     "count_parameters",
     "crop_regions",
     "dynamics_inputs",
+    "load_vgg19_features",
     "make_conditions",
     "min_sequence_length",
     "mouth_centres",
