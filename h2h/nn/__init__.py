@@ -1,6 +1,11 @@
 """Head2Head++ video rendering networks (paper Sec. 3.4) and their training objective.
 
-Plain PyTorch, no pipeline dependencies.
+Plain PyTorch, no pipeline dependencies. Typical use::
+
+    models = build_models(PRESETS["cpu"])
+    objective = build_objective(models, LossConfig(), vgg_weights="vgg19.pth")
+    generated = render_sequence(models.generator, conditions, context=models.config.window - 1)
+    terms = objective(Window(conditions[:, 2:], generated, real, mouth_centres, flows))
 """
 
 from h2h.nn.config import (
@@ -15,6 +20,16 @@ from h2h.nn.config import (
 )
 from h2h.nn.discriminator import DynamicsDiscriminator, MultiscaleDiscriminator, PatchDiscriminator
 from h2h.nn.generator import Generator, render_sequence
+from h2h.nn.losses import (
+    GANObjective,
+    LossConfig,
+    LossTerms,
+    Window,
+    build_objective,
+    feature_matching_loss,
+    lsgan_discriminator_loss,
+    lsgan_generator_loss,
+)
 from h2h.nn.regions import crop_regions, make_conditions, mouth_centres, mouth_crop_size
 from h2h.nn.temporal import (
     dynamics_inputs,
@@ -30,18 +45,26 @@ __all__ = [
     "PRESETS",
     "Ablation",
     "DynamicsDiscriminator",
+    "GANObjective",
     "Generator",
+    "LossConfig",
+    "LossTerms",
     "ModelConfig",
     "Models",
     "MultiscaleDiscriminator",
     "PatchDiscriminator",
     "VGG19Features",
     "VGGLoss",
+    "Window",
     "build_models",
+    "build_objective",
     "count_parameters",
     "crop_regions",
     "dynamics_inputs",
+    "feature_matching_loss",
     "load_vgg19_features",
+    "lsgan_discriminator_loss",
+    "lsgan_generator_loss",
     "make_conditions",
     "min_sequence_length",
     "mouth_centres",
