@@ -136,7 +136,8 @@ class GANObjective(nn.Module):
     then it steps G on ``terms.generator["total"]`` and the discriminators on
     ``terms.discriminator["total"]``. The discriminators see the generated frames twice: attached
     with frozen weights for G's terms, detached for their own. Use :func:`build_objective` to
-    create it with VGG weights from a file.
+    create it with VGG weights from a file. Checkpoint the :class:`Models`, not this module: its
+    state also holds the fixed VGG19 weights.
     """
 
     def __init__(self, models: Models, config: LossConfig, vgg: VGGLoss | None) -> None:
