@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from h2h import gaps
+
 CAMERA_COLUMNS: tuple[str, ...] = ("rot_x", "rot_y", "rot_z", "tx", "ty", "scale")
 N_IDENTITY = 100
 N_EXPRESSION = 53
@@ -67,35 +69,17 @@ def expressions_of(table: pd.DataFrame) -> np.ndarray:
 
 
 def fill_short_gaps(table: pd.DataFrame, max_gap: int) -> pd.DataFrame:
-    """Linearly interpolate every parameter over runs of at most ``max_gap`` invalid frames that
-    have a valid frame on both sides; those rows become ``valid`` and ``interpolated``. Longer
-    runs, and runs at the start or end of the video, stay invalid (NaN parameters).
+    """Interpolate every parameter over runs of at most ``max_gap`` invalid frames (see
+    :func:`h2h.gaps.fill_short_gaps`); those rows become ``valid`` and ``interpolated``.
 
     Rotation vectors are interpolated component-wise: exact enough over a few frames of a head
     that turns by a few degrees per frame.
     """
     out = table.copy()
-    valid = out["valid"].to_numpy(bool)
     cols = parameter_columns(identities_of(out).shape[1], expressions_of(out).shape[1])
-    values = out[cols].to_numpy(np.float64)
-    good = np.flatnonzero(valid)
-    filled = np.zeros(len(out), bool)
-    i = 0
-    while i < len(out):
-        if valid[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(out) and not valid[j]:
-            j += 1
-        if 0 < i and j < len(out) and j - i <= max_gap:
-            filled[i:j] = True
-        i = j
-    if filled.any() and len(good) >= 2:
-        idx = np.flatnonzero(filled)
-        for c in range(values.shape[1]):
-            values[idx, c] = np.interp(idx, good, values[good, c])
-        out.loc[filled, cols] = values[filled]
-        out.loc[filled, "valid"] = True
-        out.loc[filled, "interpolated"] = True
+    filled = gaps.fill_short_gaps(out[cols].to_numpy(np.float64), out["valid"].to_numpy(bool),
+                                  max_gap)
+    out[cols] = filled.values
+    out["valid"] = filled.valid
+    out["interpolated"] = out["interpolated"].to_numpy(bool) | filled.interpolated
     return out

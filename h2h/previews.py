@@ -5,13 +5,11 @@ fitted face overlaid, and side-by-side frames (frame | NMFC | eyes | overlay) fo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from h2h.camera import project
-from h2h.errors import H2HError
 from h2h.face_model import FaceModel
 
 # iBUG-68 outline polylines: (first, last, closed) for jaw, brows, nose, eyes, lips.
@@ -50,22 +48,3 @@ def mesh_overlay(frame: np.ndarray, nmfc: np.ndarray, points: np.ndarray, alpha:
 def side_by_side(images: Sequence[np.ndarray]) -> np.ndarray:
     """Images of one height placed left to right."""
     return np.concatenate([np.asarray(im) for im in images], axis=1)
-
-
-def contact_sheet(images: Sequence[np.ndarray], columns: int = 4) -> np.ndarray:
-    """Same-size images in a grid of ``columns``, row by row; empty cells stay black."""
-    if not images:
-        raise ValueError("no images for the contact sheet")
-    h, w, c = images[0].shape
-    rows = -(-len(images) // columns)
-    sheet = np.zeros((rows * h, columns * w, c), np.uint8)
-    for i, im in enumerate(images):
-        r, k = divmod(i, columns)
-        sheet[r * h : (r + 1) * h, k * w : (k + 1) * w] = im
-    return sheet
-
-
-def write_png(path: str | Path, image: np.ndarray) -> None:
-    """Write an RGB uint8 image as PNG."""
-    if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)):
-        raise H2HError("cannot write PNG", path)

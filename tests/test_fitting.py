@@ -94,11 +94,13 @@ def test_short_gaps_are_interpolated_and_long_gaps_stay_invalid():
     valid = np.ones(20, bool)
     valid[[0, 4, 5, 10, 11, 12, 13]] = False
     out = fill_short_gaps(_table(20, valid), max_gap=2)
-    np.testing.assert_array_equal(out["interpolated"].to_numpy(), np.isin(np.arange(20), [4, 5]))
-    np.testing.assert_array_equal(out["valid"].to_numpy(), ~np.isin(np.arange(20), [0, 10, 11, 12, 13]))
+    np.testing.assert_array_equal(out["interpolated"].to_numpy(),
+                                  np.isin(np.arange(20), [0, 4, 5]))
+    np.testing.assert_array_equal(out["valid"].to_numpy(), ~np.isin(np.arange(20), [10, 11, 12, 13]))
     np.testing.assert_allclose(out.loc[[4, 5], "tx"], [104, 105])
     np.testing.assert_allclose(out.loc[[4, 5], "id_7"], [4, 5])
-    assert out.loc[[0, 10, 13], "tx"].isna().all()
+    assert out.loc[0, "tx"] == out.loc[1, "tx"]  # a short gap at the start holds the first fit
+    assert out.loc[[10, 13], "tx"].isna().all()
 
 
 def test_average_identity_uses_valid_measured_frames_of_a_split():

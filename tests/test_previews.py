@@ -3,7 +3,8 @@ import numpy as np
 
 from h2h.fit_table import cameras_of, expressions_of, identities_of
 from h2h.identity import average_identity
-from h2h.previews import contact_sheet, landmarks_68, mesh_overlay, side_by_side, write_png
+from h2h.previews import landmarks_68, mesh_overlay, side_by_side
+from h2h.sheets import contact_sheet, save_png
 from h2h.render import NMFCRenderer
 
 
@@ -32,5 +33,5 @@ def test_overlay_sheet_and_side_by_side(face_model, clips, tmp_path):
     assert sheet.shape == (512, 768, 3)
     assert not sheet[256:, 512:].any()  # the empty sixth cell stays black
     path = tmp_path / "sheet.png"
-    write_png(path, sheet)
+    save_png(path, sheet)
     np.testing.assert_array_equal(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), sheet)
