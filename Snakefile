@@ -20,4 +20,4 @@ rule all:
         PIPELINE.all_outputs(),
 
 
-include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/stages.smk"

@@ -33,3 +33,13 @@ def to_image_space(vertices: np.ndarray, camera: Sequence[float]) -> np.ndarray:
 def project(vertices: np.ndarray, camera: Sequence[float]) -> np.ndarray:
     """(V, 3) model points -> (V, 2) image pixels (u right, v down) under a frame's camera."""
     return to_image_space(vertices, camera)[:, :2]
+
+
+def frontal_camera(vertices: np.ndarray, size: int, fill: float = 0.8) -> np.ndarray:
+    """A camera (6,) showing ``vertices`` from the front, centred, filling ``fill`` of a square
+    ``size`` image: for pictures of a model without a video (e.g. the mean face's NMFC)."""
+    low, high = vertices[:, :2].min(axis=0), vertices[:, :2].max(axis=0)
+    scale = fill * size / float((high - low).max())
+    centre = (low + high) / 2
+    half = (size - 1) / 2
+    return np.array([0, 0, 0, half - scale * centre[0], half + scale * centre[1], scale])

@@ -40,13 +40,14 @@ def run_stage(
     out: str | Path,
     work: Callable[[StageRun], None],
     sections: tuple[str, ...],
-    unit_kind: str = "video",
+    tags: dict[str, str] | None = None,
     params_file: str | Path = "params.yaml",
 ) -> int:
     """Run ``work`` as stage ``stage`` for ``unit`` writing ``out``; return the exit status.
 
     ``sections`` are the params.yaml sections the stage depends on (as declared in dvc.yaml);
-    only they reach ``work``, the manifest and MLflow.
+    only they reach ``work``, the manifest and MLflow. ``tags`` name what the unit is made of for
+    MLflow (default ``{"video": unit}``).
     """
     out = Path(out)
     started = time.perf_counter()
@@ -65,6 +66,6 @@ def run_stage(
     if run.frames:
         metrics.update(frames=run.frames, fps=run.frames / wall)
     log_stage_run(stage, unit, params, metrics, [out / name for name in run.artifacts],
-                  unit_kind=unit_kind)
+                  tags=tags if tags is not None else {"video": unit})
     print(f"h2h {stage} {unit}: {run.frames} frames in {wall:.1f} s -> {out}", file=sys.stderr)
     return 0

@@ -78,13 +78,13 @@ def log_stage_run(
     params: Mapping[str, Any],
     metrics: Mapping[str, float],
     artifacts: list[Path] | tuple[Path, ...] = (),
-    unit_kind: str = "video",
+    tags: Mapping[str, str] | None = None,
     root: str | Path = ".",
 ) -> str:
     """Record one finished stage run in one go and return its MLflow run id.
 
-    The run is tagged ``stage``, ``<unit_kind>`` (e.g. ``video=obama``), ``git_commit`` and
-    ``git_dirty``.
+    The run is tagged ``stage``, ``git_commit``, ``git_dirty`` and ``tags`` (what the unit is,
+    e.g. ``video=obama``).
     """
     import mlflow
 
@@ -92,8 +92,8 @@ def log_stage_run(
     with store_lock(uri):
         mlflow.set_tracking_uri(uri)
         mlflow.set_experiment(EXPERIMENT_PREFIX + stage)
-        tags = {"stage": stage, unit_kind: unit, **git_state(root)}
-        with mlflow.start_run(run_name=f"{stage}:{unit}", tags=tags) as run:
+        all_tags = {"stage": stage, **(tags or {}), **git_state(root)}
+        with mlflow.start_run(run_name=f"{stage}:{unit}", tags=all_tags) as run:
             mlflow.log_params(flatten(params))
             mlflow.log_metrics({key: float(value) for key, value in metrics.items()})
             for artifact in artifacts:

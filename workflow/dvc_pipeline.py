@@ -4,11 +4,11 @@ dvc.yaml is the one declaration of the pipeline. Each Snakemake rule asks this m
 input, output, params and shell command, translated from DVC's templating:
 
 - ``foreach`` over a mapping (``${videos}``): ``${key}`` becomes the wildcard named after the
-  collection in the singular (``{video}``), and ``${item.<field>}`` a lookup of that field in the
-  config (e.g. the raw video path).
-- ``foreach`` over a list of mappings: each ``${item.<field>}`` is a wildcard ``{<field>}``.
+  collection in the singular (``{video}``); ``${item.<field>}`` is looked up in the config for
+  the current key (e.g. a raw video's path, or a reenactment's target).
 - ``foreach`` over a list of scalars: ``${item}`` is the singular wildcard.
 - ``matrix``: each ``${item.<name>}`` is a wildcard ``{<name>}``.
+- any other ``${section.key}`` is a params.yaml value, substituted as is.
 
 Outputs without a file suffix are directories. Parameters (``params:`` entries such as ``crop``
 or ``train.epochs``) become Snakemake params holding the config values, so that Snakemake reruns a
@@ -46,6 +46,10 @@ def _lookup(config: dict[str, Any], dotted: str) -> Any:
     return value
 
 
+def _param_name(expression: str) -> str:
+    return expression.replace(".", "_")
+
+
 @dataclass(frozen=True)
 class StageTemplate:
     """One dvc.yaml stage (a ``foreach``/``matrix`` template or a plain stage)."""
@@ -54,6 +58,7 @@ class StageTemplate:
     body: dict[str, Any]
     loop: str | None  # "foreach", "matrix" or None
     over: Any  # the foreach collection expression or the matrix mapping
+    config: dict[str, Any]
 
     @property
     def cmd(self) -> str:
@@ -72,92 +77,88 @@ class StageTemplate:
     def params(self) -> list[str]:
         return [_entry_path(entry) for entry in self.body.get("params", [])]
 
-    def collection(self) -> str | None:
+    def collection(self) -> str:
         """Name of the config collection a ``foreach`` iterates over (``videos``)."""
-        if self.loop != "foreach":
-            return None
         match = _TEMPLATE.fullmatch(str(self.over))
-        if match is None:
+        if self.loop != "foreach" or match is None:
             raise ValueError(f"stage {self.name}: foreach must be a ${{...}} reference")
         return match.group(1)
 
-    def items(self, config: dict[str, Any]) -> Iterator[dict[str, str]]:
+    def members(self) -> Any:
+        return _lookup(self.config, self.collection())
+
+    def loop_wildcard(self) -> str:
+        return singular(self.collection().split(".")[-1])
+
+    def items(self) -> Iterator[dict[str, str]]:
         """The wildcard values of every concrete stage this template expands to."""
         if self.loop is None:
             yield {}
         elif self.loop == "matrix":
             names = list(self.over)
-            values = [_resolve_list(config, self.over[name]) for name in names]
+            values = [_matrix_values(self.config, self.over[name]) for name in names]
             for combination in itertools.product(*values):
                 yield dict(zip(names, map(str, combination)))
         else:
-            collection = self.collection()
-            assert collection is not None
-            members = _lookup(config, collection)
-            wildcard = singular(collection.split(".")[-1])
-            if isinstance(members, dict):
-                for key in members:
-                    yield {wildcard: str(key)}
-            else:
-                for member in members:
-                    yield ({k: str(v) for k, v in member.items()} if isinstance(member, dict)
-                           else {wildcard: str(member)})
+            for member in self.members():
+                yield {self.loop_wildcard(): str(member)}
 
-    def translate(self, text: str, config: dict[str, Any], for_shell: bool) -> str | Callable:
-        """A templated string as a Snakemake pattern (or an input function for config lookups)."""
-        lookups: list[str] = []
+    def wildcard(self, expression: str) -> str | None:
+        """The wildcard a loop variable stands for; None for config lookups and params."""
+        if self.loop == "matrix" and expression.startswith("item."):
+            return expression.removeprefix("item.")
+        if self.loop == "foreach" and (expression in ("key", "item") or
+                                       expression.startswith("item.") and
+                                       not isinstance(self.members(), dict)):
+            return self.loop_wildcard()
+        return None
 
-        def replace(match: re.Match[str]) -> str:
-            expression = match.group(1)
-            wildcard = self._wildcard_of(expression, config)
-            if wildcard is not None:
-                return f"{{wildcards.{wildcard}}}" if for_shell else f"{{{wildcard}}}"
-            lookups.append(expression)
-            return f"{{params.{_item_param(expression)}}}" if for_shell else "\0"
+    def resolve(self, expression: str, wildcards: dict[str, str]) -> str:
+        """The concrete value of ``${expression}`` for one expansion of the stage."""
+        wildcard = self.wildcard(expression)
+        if wildcard is not None:
+            return wildcards[wildcard]
+        if self.loop == "foreach" and expression.startswith("item."):
+            member = self.members()[wildcards[self.loop_wildcard()]]
+            return str(_lookup(member, expression.removeprefix("item.")))
+        return str(_lookup(self.config, expression))
 
-        translated = _TEMPLATE.sub(replace, text)
-        if for_shell or not lookups:
-            return translated
-        if translated != "\0":
-            raise ValueError(f"stage {self.name}: {text!r} mixes config lookups with a path")
-        return self.item_lookup(lookups[0], config)
+    def fill(self, text: str, wildcards: dict[str, str]) -> str:
+        return _TEMPLATE.sub(lambda m: self.resolve(m.group(1), wildcards), text)
 
-    def _wildcard_of(self, expression: str, config: dict[str, Any]) -> str | None:
-        if expression == "key" or expression == "item" and self.loop == "foreach":
-            collection = self.collection()
-            assert collection is not None
-            return singular(collection.split(".")[-1])
-        if expression.startswith("item."):
-            field = expression.removeprefix("item.")
-            collection = self.collection()
-            keyed = collection is not None and isinstance(_lookup(config, collection), dict)
-            return None if keyed else field
-        raise ValueError(f"stage {self.name}: unsupported template ${{{expression}}}")
+    def pattern(self, text: str) -> str | Callable[[Any], str]:
+        """A templated path as a Snakemake pattern, or an input function when it needs lookups."""
+        expressions = [m.group(1) for m in _TEMPLATE.finditer(text)]
+        if any(self.wildcard(e) is None and e.startswith("item.") for e in expressions):
+            return lambda wildcards: self.fill(text, dict(wildcards.items()))
+        return _TEMPLATE.sub(lambda m: self._pattern_part(m.group(1)), text)
 
-    def item_lookup(self, expression: str, config: dict[str, Any]) -> Callable:
-        """Input function returning field ``item.<field>`` of the current member."""
-        collection = self.collection()
-        assert collection is not None
-        field = expression.removeprefix("item.")
-        wildcard = singular(collection.split(".")[-1])
-        return lambda wildcards: str(_lookup(config, collection)[wildcards[wildcard]][field])
+    def _pattern_part(self, expression: str) -> str:
+        wildcard = self.wildcard(expression)
+        return f"{{{wildcard}}}" if wildcard else str(_lookup(self.config, expression))
 
-    def item_expressions(self) -> list[str]:
-        """Config lookups (``item.<field>`` of a keyed foreach) the command uses."""
+    def lookups(self) -> list[str]:
+        """``item.<field>`` lookups of a keyed foreach that the command uses."""
         return [m.group(1) for m in _TEMPLATE.finditer(self.cmd)
-                if m.group(1).startswith("item.") and self.loop == "foreach"]
+                if m.group(1).startswith("item.") and self.wildcard(m.group(1)) is None]
+
+    def shell(self) -> str:
+        def part(match: re.Match[str]) -> str:
+            expression = match.group(1)
+            wildcard = self.wildcard(expression)
+            if wildcard is not None:
+                return f"{{wildcards.{wildcard}}}"
+            if expression.startswith("item."):
+                return f"{{params.{_param_name(expression)}}}"
+            return str(_lookup(self.config, expression))
+
+        return _TEMPLATE.sub(part, self.cmd)
 
 
-def _item_param(expression: str) -> str:
-    return expression.replace(".", "_")
-
-
-def _resolve_list(config: dict[str, Any], value: Any) -> list[Any]:
+def _matrix_values(config: dict[str, Any], value: Any) -> list[Any]:
     if isinstance(value, str):
         match = _TEMPLATE.fullmatch(value)
-        if match:
-            return list(_lookup(config, match.group(1)))
-        return [value]
+        return list(_lookup(config, match.group(1))) if match else [value]
     return list(value)
 
 
@@ -170,16 +171,17 @@ class DvcPipeline:
         self.stages: dict[str, StageTemplate] = {}
         for name, spec in stages.items():
             if "foreach" in spec:
-                self.stages[name] = StageTemplate(name, spec["do"], "foreach", spec["foreach"])
+                template = StageTemplate(name, spec["do"], "foreach", spec["foreach"], config)
             elif "matrix" in spec:
                 body = {k: v for k, v in spec.items() if k != "matrix"}
-                self.stages[name] = StageTemplate(name, body, "matrix", spec["matrix"])
+                template = StageTemplate(name, body, "matrix", spec["matrix"], config)
             else:
-                self.stages[name] = StageTemplate(name, spec, None, None)
+                template = StageTemplate(name, spec, None, None, config)
+            self.stages[name] = template
 
     def input(self, stage: str) -> list[str | Callable]:
         template = self.stages[stage]
-        return [template.translate(dep, self.config, for_shell=False) for dep in template.deps]
+        return [template.pattern(dep) for dep in template.deps]
 
     def output(self, stage: str) -> list[Any]:
         from snakemake.io import directory
@@ -187,47 +189,34 @@ class DvcPipeline:
         template = self.stages[stage]
         outputs: list[Any] = []
         for out in template.outs:
-            pattern = template.translate(out, self.config, for_shell=False)
+            pattern = template.pattern(out)
+            if callable(pattern):
+                raise ValueError(f"stage {stage}: output {out!r} must be made of wildcards")
             outputs.append(pattern if Path(out).suffix else directory(pattern))
         return outputs
 
     def params(self, stage: str) -> dict[str, Any]:
         """Config values of the stage's params (rerun triggers) and the command's lookups."""
         template = self.stages[stage]
-        values: dict[str, Any] = {name.replace(".", "_"): _lookup(self.config, name)
+        values: dict[str, Any] = {_param_name(name): _lookup(self.config, name)
                                   for name in template.params}
-        for expression in template.item_expressions():
-            values[_item_param(expression)] = template.item_lookup(expression, self.config)
+        for expression in template.lookups():
+            values[_param_name(expression)] = (
+                lambda wildcards, e=expression: template.resolve(e, dict(wildcards.items())))
         return values
 
     def shell(self, stage: str) -> str:
-        template = self.stages[stage]
-        command = template.translate(template.cmd, self.config, for_shell=True)
-        assert isinstance(command, str)
-        return command
+        return self.stages[stage].shell()
 
     def all_outputs(self) -> list[str]:
         """Every concrete output of every stage: the target of ``rule all``."""
-        paths = []
-        for template in self.stages.values():
-            for wildcards in template.items(self.config):
-                for out in template.outs:
-                    paths.append(_fill(out, wildcards, template))
-        return paths
+        return [template.fill(out, wildcards) for template in self.stages.values()
+                for wildcards in template.items() for out in template.outs]
+
+    def wildcard_names_of(self, stage: str) -> set[str]:
+        """Wildcards of a stage's rule (empty for a single-unit stage)."""
+        return {name for wildcards in itertools.islice(self.stages[stage].items(), 1)
+                for name in wildcards}
 
     def wildcard_names(self) -> set[str]:
-        names: set[str] = set()
-        for template in self.stages.values():
-            for wildcards in itertools.islice(template.items(self.config), 1):
-                names.update(wildcards)
-        return names
-
-
-def _fill(text: str, wildcards: dict[str, str], template: StageTemplate) -> str:
-    def replace(match: re.Match[str]) -> str:
-        expression = match.group(1)
-        if expression in ("key", "item"):
-            return next(iter(wildcards.values()))
-        return wildcards[expression.removeprefix("item.")]
-
-    return _TEMPLATE.sub(replace, text)
+        return set().union(*(self.wildcard_names_of(stage) for stage in self.stages))

@@ -1,0 +1,35 @@
+"""Stage flow: optical flow between real frames at the strides the dynamics discriminator uses
+(paper 3.4), OpenCV DIS, stored as float16."""
+
+import sys
+
+import numpy as np
+from common import stage_arguments
+
+from h2h.flow import clip_flows, save_flows
+from h2h.outputs import read_manifest
+from h2h.stage import StageRun, run_stage
+from h2h.video import read_video
+
+
+def main() -> int:
+    args = stage_arguments(__doc__, "video", "crop", "out")
+
+    def work(run: StageRun) -> None:
+        params = run.params["flow"]
+        crop = read_manifest(args.crop, "crop")
+        size = params["size"]
+        frames = read_video(f"{args.crop}/frames.mkv", size=(size, size))
+        flows = clip_flows(frames, tuple(params["strides"]), params["preset"])
+        save_flows(run.out / "flows.npz", flows)
+        run.manifest.update(fps=crop["fps"], frames=len(frames), size=size,
+                            strides=params["strides"], split=crop["split"])
+        run.frames = len(frames)
+        run.metrics.update({f"mean_flow_px_stride{stride}": float(np.abs(flow).mean())
+                            for stride, flow in flows.items()})
+
+    return run_stage("flow", args.video, args.out, work, sections=("flow",))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
