@@ -27,6 +27,14 @@ def validate_params(params: dict[str, Any], source: str | Path = "params.yaml") 
     except jsonschema.ValidationError as error:
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         raise H2HError(f"invalid parameter {where}: {error.message}", source) from None
+    for name, spec in params["reenactments"].items():
+        for role in ("target", "source"):
+            if spec[role] not in params["videos"]:
+                raise H2HError(f"invalid parameter reenactments.{name}.{role}: "
+                               f"{spec[role]!r} is not a video id", source)
+        if spec["mode"] == "self" and spec["source"] != spec["target"]:
+            raise H2HError(f"invalid parameter reenactments.{name}: self reenactment needs "
+                           "source == target", source)
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:

@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from h2h.errors import H2HError
 from h2h.geometry import closest_points_on_mesh, similarity_transform
+from h2h.outputs import save_npz
 
 REGIONS: tuple[str, ...] = ("face", "narrow_face", "face_and_neck")
 N_MEDIAPIPE = 468
@@ -106,17 +108,16 @@ class FaceModel:
 
     def save(self, path: str | Path) -> None:
         """Write everything to one .npz (uncompressed: the bases are float noise to zlib)."""
-        np.savez(
-            path,
-            schema_version=np.int32(SCHEMA_VERSION),
-            mean=self.mean, identity_basis=self.identity_basis,
-            expression_basis=self.expression_basis,
-            expression_names=np.array(self.expression_names),
-            triangles=self.triangles, colours=self.colours,
-            triangle_colours=self.triangle_colours, landmarks_68=self.landmarks_68,
-            vertex_ids=self.vertex_ids, region=np.array(self.region),
-            mp_triangle=self.mp_triangle, mp_barycentric=self.mp_barycentric,
-        )
+        save_npz(path, {
+            "schema_version": np.int32(SCHEMA_VERSION),
+            "mean": self.mean, "identity_basis": self.identity_basis,
+            "expression_basis": self.expression_basis,
+            "expression_names": np.array(self.expression_names),
+            "triangles": self.triangles, "colours": self.colours,
+            "triangle_colours": self.triangle_colours, "landmarks_68": self.landmarks_68,
+            "vertex_ids": self.vertex_ids, "region": np.array(self.region),
+            "mp_triangle": self.mp_triangle, "mp_barycentric": self.mp_barycentric,
+        })
 
     @classmethod
     def load(cls, path: str | Path) -> FaceModel:
@@ -298,10 +299,15 @@ def with_correspondence(model: FaceModel, corr: Correspondence) -> FaceModel:
 def build_face_model(
     ict_path: str | Path, canonical_obj_path: str | Path, region: str = "face", rounds: int = 5
 ) -> tuple[FaceModel, Correspondence]:
-    """What the face_model stage does: load the region, build the correspondence, attach it."""
+    """What the face_model stage does: load the region, build the correspondence, attach it.
+
+    BLAS runs single-threaded: multi-threaded reductions round differently from run to run and
+    machine to machine, and the model should be the same file wherever the stage runs.
+    """
     model = load_ict(ict_path, region)
     canonical = read_obj_vertices(canonical_obj_path)
     if canonical.shape != (N_MEDIAPIPE, 3):
         raise H2HError(f"expected {N_MEDIAPIPE} vertices, found {len(canonical)}", canonical_obj_path)
-    corr = build_correspondence(model, canonical, rounds=rounds)
+    with threadpool_limits(1):
+        corr = build_correspondence(model, canonical, rounds=rounds)
     return with_correspondence(model, corr), corr

@@ -13,8 +13,6 @@ in pixels such that ``a(p) ~ b(p + flow(p))``; hence ``warp(b, flow) ~ a``.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +21,7 @@ import cv2
 import numpy as np
 
 from h2h.errors import H2HError
+from h2h.outputs import save_npz
 from h2h.progress import progress
 
 PRESETS = {
@@ -105,18 +104,11 @@ def clip_flows(
 
 
 def save_flows(path: str | Path, flows: dict[int, np.ndarray]) -> None:
-    """Write the flows of one clip to one compressed ``.npz``; atomically (temp file + rename)."""
+    """Write the flows of one clip to one compressed ``.npz`` (atomic, reproducible bytes)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {f"{_KEY_PREFIX}{s}": np.asarray(f, dtype=np.float16) for s, f in flows.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_npz(path, {f"{_KEY_PREFIX}{s}": np.asarray(f, dtype=np.float16)
+                    for s, f in flows.items()}, compress=True)
 
 
 def load_flows(path: str | Path) -> dict[int, np.ndarray]:

@@ -76,3 +76,30 @@ def read_manifest(directory: str | Path, stage: str) -> dict[str, Any]:
         raise H2HError(f"output schema version {manifest.get('schema_version')} is not "
                        f"{SCHEMA_VERSION}: rerun the {stage} stage", directory)
     return manifest
+
+
+def save_npz(path: str | Path, arrays: dict[str, Any], compress: bool = False) -> None:
+    """Write arrays to an ``.npz`` that ``np.load`` reads, byte-identical for identical arrays.
+
+    ``np.savez`` stamps each member with the current time, so two runs of a stage would give
+    different files (and different DVC hashes); here every member carries a fixed date. Written
+    to a temporary name and renamed, so a crash leaves no partial file.
+    """
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=method, allowZip64=True) as archive:
+            for name, value in arrays.items():
+                member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                member.compress_type = method
+                with archive.open(member, "w", force_zip64=True) as handle:
+                    np.lib.format.write_array(handle, np.asanyarray(value), allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

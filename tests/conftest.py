@@ -75,8 +75,9 @@ ProjectFactory = Callable[..., Path]
 def make_project(tmp_path: Path) -> ProjectFactory:
     """Create a git + DVC copy of the project whose params.yaml has ``videos`` and overrides.
 
-    ``videos`` maps id -> (file name in the sample folder or absolute path, role). Every copy is a
-    fresh git repository, as a user's clone would be.
+    ``videos`` maps id -> (file name in the sample folder or absolute path, role); reenactments
+    of videos not in the copy are dropped. Every copy is a fresh git repository, as a user's
+    clone would be.
     """
     def factory(videos: dict[str, tuple[str, str]], name: str = "project",
                 **overrides: dict[str, Any]) -> Path:
@@ -88,6 +89,9 @@ def make_project(tmp_path: Path) -> ProjectFactory:
         params = yaml.safe_load((project / "params.yaml").read_text())
         params["videos"] = {vid: {"path": str(VIDEOS / path), "role": role}
                             for vid, (path, role) in videos.items()}
+        params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
+        params["reenactments"] = {name: spec for name, spec in params["reenactments"].items()
+                                  if {spec["target"], spec["source"]} <= set(videos)}
         for section, values in overrides.items():
             params[section].update(values)
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

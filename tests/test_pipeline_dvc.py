@@ -1,4 +1,5 @@
-"""The pipeline under DVC in a throw-away copy of the project: caching, params, MLflow."""
+"""The preprocessing stages under DVC in a throw-away copy of the project: caching per video and
+per parameter, MLflow records. (tests/test_pipeline_3d.py runs the whole pipeline.)"""
 
 import re
 
@@ -11,6 +12,7 @@ from tests.conftest import run
 pytestmark = pytest.mark.slow
 
 SMALL = {"ingest": {"max_frames": 24}, "crop": {"detect_every": 4}}
+PREPROCESSING = ["dvc", "repro", "landmarks"]  # ingest -> crop -> landmarks of every video
 TWO_VIDEOS = {"obama": ("obama.mov", "target"), "dpe_man": ("dpe_man.mp4", "source")}
 
 
@@ -28,18 +30,18 @@ def test_dvc_repro_caches_per_video_and_per_parameter(make_project):
     project = make_project(TWO_VIDEOS, **SMALL)
     everything = {f"{stage}@{video}" for stage in ("ingest", "crop", "landmarks")
                   for video in TWO_VIDEOS}
-    assert stages_run(run(["dvc", "repro"], project).stdout) == everything
-    assert stages_run(run(["dvc", "repro"], project).stdout) == set()
+    assert stages_run(run(PREPROCESSING, project).stdout) == everything
+    assert stages_run(run(PREPROCESSING, project).stdout) == set()
 
     set_params(project, "landmarks", max_gap=3)
-    assert stages_run(run(["dvc", "repro"], project).stdout) == {"landmarks@obama",
+    assert stages_run(run(PREPROCESSING, project).stdout) == {"landmarks@obama",
                                                                  "landmarks@dpe_man"}
 
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["videos"]["dpe_man2"] = {"path": params["videos"]["dpe_man"]["path"].replace(
         "dpe_man.mp4", "dpe_man2.mp4"), "role": "source"}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(run(["dvc", "repro"], project).stdout) == {
+    assert stages_run(run(PREPROCESSING, project).stdout) == {
         "ingest@dpe_man2", "crop@dpe_man2", "landmarks@dpe_man2"}
 
     for video in ("obama", "dpe_man", "dpe_man2"):
@@ -51,7 +53,7 @@ def test_dvc_repro_caches_per_video_and_per_parameter(make_project):
 
 def test_every_stage_run_is_recorded_in_mlflow(make_project):
     project = make_project({"dpe_man": ("dpe_man.mp4", "source")}, **SMALL)
-    run(["dvc", "repro"], project)
+    run(PREPROCESSING, project)
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     client = mlflow.MlflowClient()
     for stage, picture in (("ingest", None), ("crop", "preview.png"),

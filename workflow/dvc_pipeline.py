@@ -12,7 +12,8 @@ input, output, params and shell command, translated from DVC's templating:
 
 Outputs without a file suffix are directories. Parameters (``params:`` entries such as ``crop``
 or ``train.epochs``) become Snakemake params holding the config values, so that Snakemake reruns a
-rule when they change, as DVC does.
+rule when they change, as DVC does. The shell command is the param ``command``, filled in per job
+by the same code that expands DVC's templates.
 """
 
 from __future__ import annotations
@@ -137,22 +138,9 @@ class StageTemplate:
         wildcard = self.wildcard(expression)
         return f"{{{wildcard}}}" if wildcard else str(_lookup(self.config, expression))
 
-    def lookups(self) -> list[str]:
-        """``item.<field>`` lookups of a keyed foreach that the command uses."""
-        return [m.group(1) for m in _TEMPLATE.finditer(self.cmd)
-                if m.group(1).startswith("item.") and self.wildcard(m.group(1)) is None]
-
-    def shell(self) -> str:
-        def part(match: re.Match[str]) -> str:
-            expression = match.group(1)
-            wildcard = self.wildcard(expression)
-            if wildcard is not None:
-                return f"{{wildcards.{wildcard}}}"
-            if expression.startswith("item."):
-                return f"{{params.{_param_name(expression)}}}"
-            return str(_lookup(self.config, expression))
-
-        return _TEMPLATE.sub(part, self.cmd)
+    def command(self, wildcards: dict[str, str]) -> str:
+        """The concrete command of one expansion, exactly as DVC runs it."""
+        return self.fill(self.cmd, wildcards)
 
 
 def _matrix_values(config: dict[str, Any], value: Any) -> list[Any]:
@@ -196,17 +184,14 @@ class DvcPipeline:
         return outputs
 
     def params(self, stage: str) -> dict[str, Any]:
-        """Config values of the stage's params (rerun triggers) and the command's lookups."""
+        """The stage's params.yaml values (Snakemake reruns a rule when they change, as DVC
+        does) and ``command``, the concrete command line (a function of the wildcards, so that
+        rules defined in a loop each keep their own)."""
         template = self.stages[stage]
         values: dict[str, Any] = {_param_name(name): _lookup(self.config, name)
                                   for name in template.params}
-        for expression in template.lookups():
-            values[_param_name(expression)] = (
-                lambda wildcards, e=expression: template.resolve(e, dict(wildcards.items())))
+        values["command"] = lambda wildcards: template.command(dict(wildcards.items()))
         return values
-
-    def shell(self, stage: str) -> str:
-        return self.stages[stage].shell()
 
     def all_outputs(self) -> list[str]:
         """Every concrete output of every stage: the target of ``rule all``."""

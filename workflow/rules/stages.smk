@@ -20,4 +20,4 @@ for stage in PIPELINE.stages:
             runtime=needs(stage)["runtime"],
             gpu=needs(stage).get("gpu", 0),
         shell:
-            PIPELINE.shell(stage) + " 2> {log}"
+            "{params.command} 2> {log}"
