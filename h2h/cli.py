@@ -1,4 +1,4 @@
-"""The ``h2h`` command: user jobs that are not pipeline stages (summary, bench)."""
+"""The ``h2h`` command: user jobs that are not pipeline stages (summary, bench, add-videos, ...)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,15 @@ def bench(args: argparse.Namespace) -> None:
               f"{row['landmarks_fps']:>15.1f}")
 
 
+def add_videos(args: argparse.Namespace) -> None:
+    """Register every video of a folder in params.yaml (e.g. a pretraining corpus)."""
+    from h2h.registry import register_videos
+
+    added = register_videos(args.params, args.folder, args.role, args.pattern)
+    print(f"added {len(added)} videos with role {args.role} to {args.params}"
+          + (f": {', '.join(added[:10])}{' ...' if len(added) > 10 else ''}" if added else ""))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="h2h", description=__doc__)
     parser.add_argument("--params", default="params.yaml", help="parameter file")
@@ -54,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--frames", type=int, default=150)
     speed.add_argument("--repeats", type=int, default=3)
     speed.set_defaults(run=bench)
+    register = commands.add_parser("add-videos", help=add_videos.__doc__)
+    register.add_argument("folder")
+    register.add_argument("--role", choices=("target", "source", "corpus"), default="corpus")
+    register.add_argument("--pattern", default="*", help="file name pattern, e.g. '*.mp4'")
+    register.set_defaults(run=add_videos)
     return parser
 
 

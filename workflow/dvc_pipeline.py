@@ -168,8 +168,14 @@ class DvcPipeline:
             self.stages[name] = template
 
     def input(self, stage: str) -> list[str | Callable]:
+        """The stage's deps. A dep on a folder that holds other stages' outputs (DVC links such a
+        dep to every output inside it) becomes those outputs, so Snakemake orders the jobs."""
         template = self.stages[stage]
-        return [template.pattern(dep) for dep in template.deps]
+        inputs: list[str | Callable] = []
+        for dep in template.deps:
+            inside = [out for out in self.all_outputs() if Path(dep) in Path(out).parents]
+            inputs.extend(inside or [template.pattern(dep)])
+        return inputs
 
     def output(self, stage: str) -> list[Any]:
         from snakemake.io import directory
