@@ -184,8 +184,8 @@ def test_preprocessing_runs_as_slurm_jobs_and_matches_a_local_run(make_project, 
 
     # A job killed mid-way (out of memory, a failing node) is resubmitted by the profile's
     # retries, and the retried rule writes the same output.
-    rerun = subprocess.Popen(["snakemake", "--profile", "workflow/profiles/slurm", "--forcerun",
-                              "crop", "data/crop/obama"], cwd=on_slurm, env=cluster.env,
+    rerun = subprocess.Popen(["snakemake", "--profile", "workflow/profiles/slurm", "--force",
+                              "data/crop/obama"], cwd=on_slurm, env=cluster.env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         killed = cluster.kill_stage("rule_crop_wildcards_obama", "stages/crop.py")
@@ -193,8 +193,9 @@ def test_preprocessing_runs_as_slurm_jobs_and_matches_a_local_run(make_project, 
     finally:
         rerun.kill()
     assert rerun.returncode == 0, output
-    retried = [job for job in cluster.jobs() if job.comment == "rule_crop_wildcards_obama"][1:]
-    assert [job.state for job in retried] == ["FAILED", "COMPLETED"]
+    retried = [job for job in cluster.jobs() if "." not in job.job_id][len(submitted):]
+    assert [(job.snakemake_job, job.state) for job in retried] == [
+        ("crop@obama", "FAILED"), ("crop@obama", "COMPLETED")]
     assert retried[0].job_id == killed
     assert digests(on_slurm) == digests(local)
 
