@@ -194,6 +194,9 @@ def test_preprocessing_runs_as_slurm_jobs_and_matches_a_local_run(make_project, 
         rerun.kill()
     assert rerun.returncode == 0, output
     retried = [job for job in cluster.jobs() if "." not in job.job_id][len(submitted):]
+    with shown(request):
+        print("\nretry: " + ", ".join(f"{job.job_id} {job.comment} {job.state} {job.exit_code}"
+                                      for job in retried))
     assert [(job.snakemake_job, job.state) for job in retried] == [
         ("crop@obama", "FAILED"), ("crop@obama", "COMPLETED")]
     assert retried[0].job_id == killed
