@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYOPENGL_PLATFORM ?= egl
 
-.PHONY: demo test bench setup clean-outputs
+.PHONY: demo test test-slurm bench setup clean-outputs
 
 setup: $(STAMP)
 
@@ -21,6 +21,11 @@ demo: $(STAMP)
 ## The test suite (real ffmpeg, dlib, DVC, Snakemake and MLflow runs on short clips).
 test: $(STAMP)
 	CI=$${CI:-true} python -m pytest -n 2 --durations=15
+
+## The pipeline through the Snakemake SLURM profile on a throw-away local SLURM cluster
+## (scripts/slurm_cluster.sh; needs root to install and run the SLURM daemons).
+test-slurm: $(STAMP)
+	CI=$${CI:-true} python -m pytest -m slurm tests/test_slurm.py --durations=5
 
 ## Speed figures of the stages on this machine.
 bench: $(STAMP)
