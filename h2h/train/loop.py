@@ -332,9 +332,9 @@ class _Training:
         def wrap(module: torch.nn.Module | None) -> Any:
             if module is None:
                 return None
-            return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+            return DistributedDataParallel(module, device_ids=ids)
 
-        generator = _GeneratorDDP(m.generator, device_ids=ids, broadcast_buffers=False)
+        generator = _GeneratorDDP(m.generator, device_ids=ids)
         view = Models(self.model_config, generator, wrap(m.d_image), wrap(m.d_mouth),
                       wrap(m.d_dynamics))
         return generator, view
@@ -352,7 +352,7 @@ class _Training:
         conditions = to_model_range(batch["conditions"].to(device, **blocking))
         real = to_model_range(batch["real"].to(device, **blocking))
         mouth = batch["mouth"].to(device, **blocking)
-        flows = {int(s): f.to(device, **blocking).float() for s, f in batch["flows"].items()}
+        flows = {int(s): f.to(device, **blocking).to(real.dtype) for s, f in batch["flows"].items()}
         with self._autocast():
             generated = render_sequence(self.generator, conditions, context=context,
                                         detach_previous=True)
