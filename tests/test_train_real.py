@@ -123,7 +123,8 @@ def test_a_short_run_on_real_frames_moves_the_output_towards_them(stage_outputs,
     print(f"mean absolute error to the real frames: {before:.1f} at step 0, {after:.1f} after 30")
     assert after < 0.7 * before
     rows = result.losses_csv.read_text().splitlines()
-    first, last = (dict(zip(rows[0].split(","), map(float, r.split(",")))) for r in (rows[1], rows[-1]))
+    first, last = (dict(zip(rows[0].split(","), map(float, row.split(","))))
+                   for row in (rows[1], rows[-1]))
     assert last["d_image_real"] < first["d_image_real"]  # D learns to call real frames real
     assert last["l1"] < first["l1"]
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-000000030.pt"]
