@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import torch
 
+from h2h.errors import H2HError
 from h2h.train import TrainConfig, WindowDataset, launch, load_checkpoint, open_clip, save_clip
 from h2h.train import synthetic_clip, train
 from tests.train_helpers import NO_VGG, TINY, one_thread
@@ -81,3 +82,10 @@ def test_two_processes_follow_the_single_process_curve_and_resume(tmp_path, floa
         # size, rounding (1e-12, a few elements 1e-9) far below it.
         assert torch.allclose(b["models"][key], tensor, rtol=0, atol=1e-7), key
     assert set(a["optim_g"]) == set(b["optim_g"])
+
+
+def test_a_user_error_in_the_processes_is_one_h2h_error(tmp_path, capfd):
+    save_clip(synthetic_clip(12, TINY.resolution), tmp_path / "clip")  # 2 windows
+    with pytest.raises(H2HError, match="training process . of 2 stopped"):
+        launch(_train_process, 2, tmp_path / "clip", tmp_path / "out", {"batch_size": 4})
+    assert "too few for a batch of 4 on each of 2 process(es)" in capfd.readouterr().err
