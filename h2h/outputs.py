@@ -23,11 +23,16 @@ MANIFEST = "manifest.json"
 
 @contextmanager
 def atomic_directory(final: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary directory that replaces ``final`` only if the block succeeds."""
+    """Yield an empty temporary directory that replaces ``final`` only if the block succeeds.
+
+    Partial directories left by killed runs of the same output (other process ids) are removed
+    first: one output is made by one job at a time (DVC and Snakemake lock it).
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = final.with_name(f".{final.name}.partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp

@@ -168,9 +168,10 @@ class MlflowTracker:
 
     _BATCH = 100  # MLflow's limit of params per log_batch call
 
-    def __init__(self, stage: str, unit: str, unit_kind: str = "target", root: str | Path = ".",
-                 run_name: str | None = None) -> None:
-        self.stage, self.unit, self.unit_kind = stage, unit, unit_kind
+    def __init__(self, stage: str, unit: str, tags: Mapping[str, str] | None = None,
+                 root: str | Path = ".", run_name: str | None = None) -> None:
+        self.stage, self.unit = stage, unit
+        self.tags = dict(tags) if tags is not None else {"target": unit}
         self.root = Path(root)
         self.run_name = run_name or f"{stage}:{unit}"
         self.uri = tracking_uri(root)
@@ -196,7 +197,7 @@ class MlflowTracker:
                 experiment = client.get_experiment_by_name(name)
                 experiment_id = (experiment.experiment_id if experiment is not None
                                  else client.create_experiment(name))
-                tags = {"stage": self.stage, self.unit_kind: self.unit, **git_state(self.root)}
+                tags = {"stage": self.stage, **self.tags, **git_state(self.root)}
                 run_id = client.create_run(experiment_id, tags=tags,
                                            run_name=self.run_name).info.run_id
         self.run_id = run_id
