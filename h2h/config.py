@@ -35,6 +35,20 @@ def validate_params(params: dict[str, Any], source: str | Path = "params.yaml") 
         if spec["mode"] == "self" and spec["source"] != spec["target"]:
             raise H2HError(f"invalid parameter reenactments.{name}: self reenactment needs "
                            "source == target", source)
+        if spec["target"] not in params["targets"] or spec["variant"] not in params["variants"]:
+            raise H2HError(f"invalid parameter reenactments.{name}: {spec['target']} / "
+                           f"{spec['variant']} is not trained (add it to targets / variants)",
+                           source)
+    for target in params["targets"]:
+        if target not in params["videos"]:
+            raise H2HError(f"invalid parameter targets: {target!r} is not a video id", source)
+    for variant in params["variants"]:
+        if variant not in params["variant_specs"]:
+            raise H2HError(f"invalid parameter variants: {variant!r} is not in variant_specs",
+                           source)
+    if params["train"]["profile"] not in params["train"]["profiles"]:
+        raise H2HError(f"invalid parameter train.profile: {params['train']['profile']!r} is "
+                       "not in train.profiles", source)
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:

@@ -42,12 +42,14 @@ def run_stage(
     sections: tuple[str, ...],
     tags: dict[str, str] | None = None,
     params_file: str | Path = "params.yaml",
+    track: bool = True,
 ) -> int:
     """Run ``work`` as stage ``stage`` for ``unit`` writing ``out``; return the exit status.
 
     ``sections`` are the params.yaml sections the stage depends on (as declared in dvc.yaml);
     only they reach ``work``, the manifest and MLflow. ``tags`` name what the unit is made of for
-    MLflow (default ``{"video": unit}``).
+    MLflow (default ``{"video": unit}``). Stages that track themselves (training logs every
+    step to its own run) pass ``track=False``.
     """
     out = Path(out)
     started = time.perf_counter()
@@ -65,7 +67,8 @@ def run_stage(
     metrics = {"wall_s": wall, **run.metrics}
     if run.frames:
         metrics.update(frames=run.frames, fps=run.frames / wall)
-    log_stage_run(stage, unit, params, metrics, [out / name for name in run.artifacts],
-                  tags=tags if tags is not None else {"video": unit})
+    if track:
+        log_stage_run(stage, unit, params, metrics, [out / name for name in run.artifacts],
+                      tags=tags if tags is not None else {"video": unit})
     print(f"h2h {stage} {unit}: {run.frames} frames in {wall:.1f} s -> {out}", file=sys.stderr)
     return 0

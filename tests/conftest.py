@@ -75,8 +75,8 @@ ProjectFactory = Callable[..., Path]
 def make_project(tmp_path: Path) -> ProjectFactory:
     """Create a git + DVC copy of the project whose params.yaml has ``videos`` and overrides.
 
-    ``videos`` maps id -> (file name in the sample folder or absolute path, role); reenactments
-    of videos not in the copy are dropped. Every copy is a fresh git repository, as a user's
+    ``videos`` maps id -> (file name in the sample folder or absolute path, role); targets and
+    reenactments of videos not in the copy are dropped. Every copy is a fresh git repository, as a user's
     clone would be.
     """
     def factory(videos: dict[str, tuple[str, str]], name: str = "project",
@@ -90,6 +90,7 @@ def make_project(tmp_path: Path) -> ProjectFactory:
         params["videos"] = {vid: {"path": str(VIDEOS / path), "role": role}
                             for vid, (path, role) in videos.items()}
         params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
+        params["targets"] = [t for t in params["targets"] if t in videos]
         params["reenactments"] = {name: spec for name, spec in params["reenactments"].items()
                                   if {spec["target"], spec["source"]} <= set(videos)}
         for section, values in overrides.items():

@@ -16,12 +16,15 @@ from tests.test_pipeline_dvc import SMALL, TWO_VIDEOS, stages_run
 pytestmark = pytest.mark.slow
 
 PER_VIDEO = ("ingest", "crop", "landmarks", "fit", "identity", "nmfc", "eyes", "flow", "preview")
-REENACTMENTS = ("obama_by_dpe_man_head", "obama_by_dpe_man_face", "obama_self")
+REENACTMENTS = ("obama_by_dpe_man_head", "obama_by_dpe_man_face", "obama_self",
+                "obama_self_no_eyes")
+# Everything up to the generator's inputs (training is tested in test_pipeline_training.py).
+RECOVERY = ["dvc", "repro", "conditioning", "preview", "flow"]
 
 
 def test_dvc_repro_runs_the_3d_recovery_and_conditioning(make_project):
     project = make_project(TWO_VIDEOS, **SMALL)
-    ran = stages_run(run(["dvc", "repro"], project).stdout)
+    ran = stages_run(run(RECOVERY, project).stdout)
     assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in TWO_VIDEOS}
                    | {"face_model"} | {f"conditioning@{name}" for name in REENACTMENTS})
     data = project / "data"
@@ -37,13 +40,13 @@ def test_dvc_repro_runs_the_3d_recovery_and_conditioning(make_project):
         assert {tuple(c) for c in eyes} == {(0, 0, 0), (255, 255, 255), (255, 0, 0)}
         assert probe(data / "preview" / video / "side_by_side.mp4").width == 4 * 256
 
-    for name, frames in zip(REENACTMENTS, (24, 24, 8)):
+    for name, frames in zip(REENACTMENTS, (24, 24, 8, 8)):
         folder = data / "conditioning" / name
         for video in ("nmfc.mkv", "eyes.mkv"):
             info = probe(folder / video)
             assert (info.frame_count, info.fps) == (frames, 25.0)
         manifest = json.loads((folder / "manifest.json").read_text())
-        assert manifest["source_frames"] == ([16, 24] if name == "obama_self" else [0, 24])
+        assert manifest["source_frames"] == ([16, 24] if "self" in name else [0, 24])
 
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     client = mlflow.MlflowClient()
@@ -54,11 +57,11 @@ def test_dvc_repro_runs_the_3d_recovery_and_conditioning(make_project):
         [client.get_experiment_by_name("h2h-face_model").experiment_id])[0]
     assert model_run.data.metrics["correspondence_median_mm"] < 1.0
 
-    assert stages_run(run(["dvc", "repro"], project).stdout) == set()
+    assert stages_run(run(RECOVERY, project).stdout) == set()
 
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["videos"]["dpe_man2"] = {"path": params["videos"]["dpe_man"]["path"].replace(
         "dpe_man.mp4", "dpe_man2.mp4"), "role": "source"}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(run(["dvc", "repro"], project).stdout) == {
+    assert stages_run(run(RECOVERY, project).stdout) == {
         f"{stage}@dpe_man2" for stage in PER_VIDEO}

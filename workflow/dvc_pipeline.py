@@ -48,7 +48,9 @@ def _lookup(config: dict[str, Any], dotted: str) -> Any:
 
 
 def _param_name(expression: str) -> str:
-    return expression.replace(".", "_")
+    """A Python identifier for a params entry: ``variant_specs.${item.variant}`` ->
+    ``variant_specs_item_variant``."""
+    return re.sub(r"\W+", "_", expression).strip("_")
 
 
 @dataclass(frozen=True)
@@ -194,8 +196,13 @@ class DvcPipeline:
         does) and ``command``, the concrete command line (a function of the wildcards, so that
         rules defined in a loop each keep their own)."""
         template = self.stages[stage]
-        values: dict[str, Any] = {_param_name(name): _lookup(self.config, name)
-                                  for name in template.params}
+        values: dict[str, Any] = {}
+        for name in template.params:
+            if _TEMPLATE.search(name):  # e.g. variant_specs.${item.variant}
+                values[_param_name(name)] = (lambda wildcards, name=name: _lookup(
+                    self.config, template.fill(name, dict(wildcards.items()))))
+            else:
+                values[_param_name(name)] = _lookup(self.config, name)
         values["command"] = lambda wildcards: template.command(dict(wildcards.items()))
         return values
 

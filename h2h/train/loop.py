@@ -34,7 +34,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from h2h.errors import H2HError
 from h2h.nn import (
+    Ablation,
     GANObjective,
     LossConfig,
     ModelConfig,
@@ -309,17 +310,30 @@ class _Training:
         return state["run_id"]
 
     def _initialise(self, source: Path) -> None:
-        """Start from a pretrained run's G and discriminators (optimisers stay fresh)."""
+        """Start from a pretrained run's G and discriminators (optimisers stay fresh).
+
+        The network sizes must match. An ablation (pretrained with the full model, say) takes
+        every tensor whose name and shape it shares with the pretrained networks; the parts it
+        lacks are skipped and the parts it changed (e.g. the first convolution without the eyes
+        input) keep their fresh initialisation.
+        """
         path = latest_checkpoint(source)
         if path is None:
             raise H2HError("no checkpoint to initialise from", source)
         state = load_checkpoint(path)
         pretrained = model_config_from_dict(state["config"]["model"])
-        if pretrained != self.model_config:
+        if replace(pretrained, ablation=Ablation()) != replace(self.model_config,
+                                                                ablation=Ablation()):
             changed = differences(state["config"]["model"], self.run_config["model"])
-            raise H2HError("the pretrained networks have another configuration: "
-                           + "; ".join(changed), path)
-        self.models.load_state_dict(state["models"])
+            raise H2HError("the pretrained networks have another size: " + "; ".join(changed),
+                           path)
+        own = self.models.state_dict()
+        usable = {name: tensor for name, tensor in state["models"].items()
+                  if name in own and own[name].shape == tensor.shape}
+        self.models.load_state_dict(usable, strict=False)
+        if len(usable) < len(own):
+            LOG.info("initialised %d of %d tensors from %s (the rest differ in this variant)",
+                     len(usable), len(own), path)
 
     def _wrap(self) -> tuple[torch.nn.Module, Models]:
         """G and a Models view for the objective: DDP wrappers when distributed."""
