@@ -7,6 +7,10 @@ The default store is a SQLite file at the project root (``sqlite:///mlflow.db``)
 
 SQLite tolerates one writer at a time, and Snakemake runs several stages at once, so writes to a
 SQLite store are serialised with a lock file beside the database.
+
+Long runs (training) report through the small :class:`Tracker` protocol instead of one
+:func:`log_stage_run` call: :class:`NullTracker` ignores everything (library use, tests,
+benchmarks) and :class:`MlflowTracker` logs to MLflow, holding the lock only for each write.
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 EXPERIMENT_PREFIX = "h2h-"
 
@@ -99,3 +106,126 @@ def log_stage_run(
             for artifact in artifacts:
                 mlflow.log_artifact(str(artifact))
         return run.info.run_id
+
+
+class Tracker(Protocol):
+    """Where a long run reports: parameters once, metrics and images per step, files at the end.
+
+    ``start`` opens a new run, or continues ``run_id`` (a resumed training run keeps logging to
+    the run it started); ``finish`` closes it with an MLflow status (FINISHED, KILLED, FAILED).
+    """
+
+    @property
+    def run_id(self) -> str | None: ...
+
+    def start(self, run_id: str | None = None) -> str | None: ...
+
+    def log_params(self, params: Mapping[str, Any]) -> None: ...
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None: ...
+
+    def log_image(self, name: str, rgb: np.ndarray, step: int) -> None: ...
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None: ...
+
+    def finish(self, status: str = "FINISHED") -> None: ...
+
+
+class NullTracker:
+    """A :class:`Tracker` that records nothing."""
+
+    run_id: str | None = None
+
+    def start(self, run_id: str | None = None) -> str | None:
+        self.run_id = run_id
+        return run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        pass
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        pass
+
+    def log_image(self, name: str, rgb: np.ndarray, step: int) -> None:
+        pass
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        pass
+
+    def finish(self, status: str = "FINISHED") -> None:
+        pass
+
+
+class MlflowTracker:
+    """A :class:`Tracker` logging to experiment ``h2h-<stage>``, tagged like :func:`log_stage_run`.
+
+    Every write takes the SQLite lock for just that call, so stages running beside a long
+    training run are not blocked for its duration. Nothing touches MLflow before :meth:`start`.
+    Params are logged once per run (MLflow params are immutable): a resumed run does not log them
+    again; metrics of steps between the checkpoint and the interruption are logged a second time
+    by the resumed run.
+    """
+
+    _BATCH = 100  # MLflow's limit of params per log_batch call
+
+    def __init__(self, stage: str, unit: str, unit_kind: str = "target", root: str | Path = ".",
+                 run_name: str | None = None) -> None:
+        self.stage, self.unit, self.unit_kind = stage, unit, unit_kind
+        self.root = Path(root)
+        self.run_name = run_name or f"{stage}:{unit}"
+        self.uri = tracking_uri(root)
+        self.run_id: str | None = None
+        self._client: Any = None
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        if self._client is None or self.run_id is None:
+            raise RuntimeError("MlflowTracker.start() must be called first")
+        with store_lock(self.uri):
+            yield self._client
+
+    def start(self, run_id: str | None = None) -> str:
+        from mlflow import MlflowClient
+
+        with store_lock(self.uri):
+            self._client = client = MlflowClient(self.uri)
+            if run_id is not None:
+                client.update_run(run_id, status="RUNNING")
+            else:
+                name = EXPERIMENT_PREFIX + self.stage
+                experiment = client.get_experiment_by_name(name)
+                experiment_id = (experiment.experiment_id if experiment is not None
+                                 else client.create_experiment(name))
+                tags = {"stage": self.stage, self.unit_kind: self.unit, **git_state(self.root)}
+                run_id = client.create_run(experiment_id, tags=tags,
+                                           run_name=self.run_name).info.run_id
+        self.run_id = run_id
+        return run_id
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, str(v)) for k, v in flatten(params).items()]
+        with self._write() as client:
+            for i in range(0, len(items), self._BATCH):
+                client.log_batch(self.run_id, params=items[i:i + self._BATCH])
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step) for k, v in metrics.items()]
+        with self._write() as client:
+            client.log_batch(self.run_id, metrics=items)
+
+    def log_image(self, name: str, rgb: np.ndarray, step: int) -> None:
+        with self._write() as client:
+            client.log_image(self.run_id, np.ascontiguousarray(rgb), key=name, step=step)
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        with self._write() as client:
+            client.log_artifact(self.run_id, str(path), artifact_path)
+
+    def finish(self, status: str = "FINISHED") -> None:
+        with self._write() as client:
+            client.set_terminated(self.run_id, status)

@@ -15,6 +15,7 @@ from h2h.nn.config import (
     Ablation,
     ModelConfig,
     Models,
+    build_generator,
     build_models,
     count_parameters,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "VGG19Features",
     "VGGLoss",
     "Window",
+    "build_generator",
     "build_models",
     "build_objective",
     "count_parameters",

@@ -123,16 +123,23 @@ class Models(nn.Module):
                 yield from d.parameters()
 
 
-def build_models(config: ModelConfig) -> Models:
-    """Build G, D_I, D_M and D_D for ``config`` (ablated parts left out), pix2pixHD-initialised."""
-    ablation = config.ablation
+def build_generator(config: ModelConfig) -> Generator:
+    """G alone for ``config``, pix2pixHD-initialised: what reenactment loads trained weights into."""
     generator = Generator(
-        condition_channels=ablation.condition_channels,
+        condition_channels=config.ablation.condition_channels,
         window=config.window,
         ngf=config.ngf,
         n_blocks=config.n_blocks,
-        sequential=not ablation.no_sequential_g,
+        sequential=not config.ablation.no_sequential_g,
     )
+    generator.apply(init_weights)
+    return generator
+
+
+def build_models(config: ModelConfig) -> Models:
+    """Build G, D_I, D_M and D_D for ``config`` (ablated parts left out), pix2pixHD-initialised."""
+    ablation = config.ablation
+    generator = build_generator(config)
     pair_channels = ablation.condition_channels + RGB
 
     def multiscale() -> MultiscaleDiscriminator:
@@ -149,7 +156,9 @@ def build_models(config: ModelConfig) -> Models:
             config.temporal_scales, config.ndf, config.n_layers_d, config.num_d
         ),
     )
-    models.apply(init_weights)
+    for discriminator in (models.d_image, models.d_mouth, models.d_dynamics):
+        if discriminator is not None:
+            discriminator.apply(init_weights)
     return models
 
 

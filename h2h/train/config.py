@@ -1,0 +1,141 @@
+"""Training options, and every configuration as plain data for checkpoints and MLflow.
+
+A checkpoint stores the configuration it was trained with as JSON-able dicts (no pickled classes,
+so it loads with ``torch.load(weights_only=True)``), and a run resumes only from a checkpoint whose
+configuration matches the requested one. Options that change how a run is operated but not what it
+computes (see :data:`OPERATIONAL`) are left out of that comparison, so a run killed by a time limit
+can be restarted with a new budget, more data-loader workers or another checkpoint interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from h2h.errors import H2HError
+from h2h.nn import Ablation, LossConfig, ModelConfig
+
+#: Mixed precision modes; they apply on CUDA only (CPU runs are always float32).
+AMP_MODES = ("none", "bf16", "fp16")
+
+#: TrainConfig fields that do not change the computed result, hence not compared on resume.
+OPERATIONAL = (
+    "checkpoint_every",
+    "keep_checkpoints",
+    "time_budget_s",
+    "num_workers",
+    "log_every",
+    "sample_every",
+    "preview_frames",
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How G and the discriminators are optimised (paper 4.1: Adam, lr 2e-4, betas (0.5, 0.999)).
+
+    epochs: passes over the training windows (the paper trains 40).
+    decay_epochs: the learning rate falls linearly to 0 over the last ``decay_epochs`` epochs
+    (pix2pixHD's schedule; the paper does not state it, half of the epochs is their default).
+    steps_per_epoch: optional cap on the batches of one epoch (0: all windows).
+    amp: "bf16" / "fp16" autocast on CUDA ("fp16" with a gradient scaler); ignored on a CPU.
+    channels_last: NHWC memory layout on CUDA (faster convolutions on tensor cores).
+    checkpoint_every: steps between checkpoints (one is also written at the end and when the
+    time budget runs out); keep_checkpoints: how many of the newest are kept.
+    time_budget_s: stop cleanly (checkpoint + final outputs) once this much wall time has been
+    spent in the current invocation (0: no limit); a later call with the same configuration
+    continues from there.
+    log_every: steps between metric records; sample_every: steps between sample grids (0: at
+    the end of each epoch only); preview_frames: frames of the preview video rendered after
+    each epoch (0: none).
+    """
+
+    epochs: int = 40
+    decay_epochs: int = 20
+    batch_size: int = 1
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    steps_per_epoch: int = 0
+    amp: str = "bf16"
+    channels_last: bool = True
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 1
+    time_budget_s: float = 0.0
+    num_workers: int = 0
+    log_every: int = 1
+    sample_every: int = 0
+    preview_frames: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every"):
+            if getattr(self, name) < 1:
+                raise H2HError(f"training option {name} must be at least 1: {getattr(self, name)}")
+        for name in ("steps_per_epoch", "num_workers", "sample_every", "preview_frames", "lr",
+                     "time_budget_s"):
+            if getattr(self, name) < 0:
+                raise H2HError(f"training option {name} must not be negative: {getattr(self, name)}")
+        if not 0 <= self.decay_epochs <= self.epochs:
+            raise H2HError(f"decay_epochs must be in [0, epochs={self.epochs}]: {self.decay_epochs}")
+        if self.amp not in AMP_MODES:
+            raise H2HError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
+
+
+def model_config_to_dict(config: ModelConfig) -> dict[str, Any]:
+    """A ModelConfig as plain data (the ablation as a nested dict)."""
+    return asdict(config)
+
+
+def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
+    """Inverse of :func:`model_config_to_dict`; unknown keys are an error, missing ones default."""
+    data = dict(data)
+    ablation = dict(data.pop("ablation", {}))
+    _check_keys(ModelConfig, data, "model")
+    _check_keys(Ablation, ablation, "model.ablation")
+    return ModelConfig(**data, ablation=Ablation(**ablation))
+
+
+def _check_keys(cls: type, data: dict[str, Any], what: str) -> None:
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise H2HError(f"unknown {what} options: {', '.join(sorted(unknown))}")
+
+
+def run_config(
+    model: ModelConfig,
+    loss: LossConfig,
+    train: TrainConfig,
+    data: dict[str, Any],
+    init_from: str | None = None,
+) -> dict[str, Any]:
+    """Everything that defines a training run, as JSON-able data (stored in each checkpoint)."""
+    return {
+        "model": model_config_to_dict(model),
+        "loss": asdict(loss),
+        "train": asdict(train),
+        "data": data,
+        "init_from": init_from,
+    }
+
+
+def resume_key(config: dict[str, Any]) -> dict[str, Any]:
+    """The part of a :func:`run_config` that must match for a checkpoint to be resumed."""
+    train = {k: v for k, v in config["train"].items() if k not in OPERATIONAL}
+    return {**config, "train": train}
+
+
+def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Human-readable ``key: old -> new`` lines for every leaf that differs between two configs."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        lines = []
+        for key in sorted(set(old) | set(new), key=str):
+            name = f"{prefix}.{key}" if prefix else str(key)
+            lines += differences(old.get(key), new.get(key), name)
+        return lines
+    if old != new:
+        text = f"{old!r} -> {new!r}"
+        if len(text) > 120:
+            text = "differs"
+        return [f"{prefix or '(config)'}: {text}"]
+    return []
