@@ -227,5 +227,7 @@ class MlflowTracker:
             client.log_artifact(self.run_id, str(path), artifact_path)
 
     def finish(self, status: str = "FINISHED") -> None:
+        if self.run_id is None:  # never started: nothing to close
+            return
         with self._write() as client:
             client.set_terminated(self.run_id, status)

@@ -88,6 +88,8 @@ def save_checkpoint(directory: str | Path, state: dict[str, Any], keep: int = 1)
     atomic_save({"format": CHECKPOINT_FORMAT, **state}, path)
     for old in list_checkpoints(directory)[:-keep]:
         old.unlink(missing_ok=True)
+    for partial in Path(directory).glob(".step-*.tmp"):  # left by a process killed mid-write
+        partial.unlink(missing_ok=True)
     return path
 
 

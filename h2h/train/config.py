@@ -75,9 +75,11 @@ class TrainConfig:
         for name in ("steps_per_epoch", "num_workers", "sample_every", "preview_frames", "lr",
                      "time_budget_s"):
             if getattr(self, name) < 0:
-                raise H2HError(f"training option {name} must not be negative: {getattr(self, name)}")
+                raise H2HError(f"training option {name} must not be negative: "
+                               f"{getattr(self, name)}")
         if not 0 <= self.decay_epochs <= self.epochs:
-            raise H2HError(f"decay_epochs must be in [0, epochs={self.epochs}]: {self.decay_epochs}")
+            raise H2HError(f"decay_epochs must be in [0, epochs={self.epochs}]: "
+                           f"{self.decay_epochs}")
         if self.amp not in AMP_MODES:
             raise H2HError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
 
@@ -108,14 +110,20 @@ def run_config(
     train: TrainConfig,
     data: dict[str, Any],
     init_from: str | None = None,
+    world_size: int = 1,
 ) -> dict[str, Any]:
-    """Everything that defines a training run, as JSON-able data (stored in each checkpoint)."""
+    """Everything that defines a training run, as JSON-able data (stored in each checkpoint).
+
+    world_size is part of it: the global batch is batch_size x world_size, and the position in
+    an epoch is counted in those batches.
+    """
     return {
         "model": model_config_to_dict(model),
         "loss": asdict(loss),
         "train": asdict(train),
         "data": data,
         "init_from": init_from,
+        "world_size": world_size,
     }
 
 

@@ -271,8 +271,9 @@ def load_clips(
 
 
 def to_model_range(frames: torch.Tensor) -> torch.Tensor:
-    """uint8 images (any shape) -> float32 in [-1, 1], the range of G's tanh output."""
-    return frames.float() / 127.5 - 1
+    """uint8 images (any shape) -> floats in [-1, 1] (the range of G's tanh output), in torch's
+    default dtype like the networks' weights (float32 unless changed)."""
+    return frames.to(torch.get_default_dtype()) / 127.5 - 1
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

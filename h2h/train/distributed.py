@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+
+from h2h.errors import H2HError
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,11 @@ def _worker(rank: int, world_size: int, port: int, fn: Callable[..., Any],
     if not torch.cuda.is_available():
         # Share the cores instead of every process starting one thread per core.
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
-    fn(*args)
+    try:
+        fn(*args)
+    except H2HError as error:  # a user error: one line, not a traceback per process
+        print(f"process {rank}: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 def launch(fn: Callable[..., Any], nprocs: int, *args: Any) -> None:
@@ -128,11 +135,16 @@ def launch(fn: Callable[..., Any], nprocs: int, *args: Any) -> None:
     the group by itself. ``fn`` must be importable (a module-level function) and should load its
     data itself (from paths or a clip cache) rather than receive arrays through ``args``, which
     are pickled to every process. nprocs=1 calls ``fn`` in this process. Multi-node jobs use
-    ``torchrun`` (or the cluster's launcher) instead.
+    ``torchrun`` (or the cluster's launcher) instead. A process stopped by an H2HError prints
+    it, the others are stopped, and this raises H2HError.
     """
     if nprocs < 1:
         raise ValueError(f"nprocs must be positive: {nprocs}")
     if nprocs == 1:
         fn(*args)
         return
-    mp.spawn(_worker, args=(nprocs, _free_port(), fn, args), nprocs=nprocs, join=True)
+    try:
+        mp.spawn(_worker, args=(nprocs, _free_port(), fn, args), nprocs=nprocs, join=True)
+    except mp.ProcessExitedException as exc:
+        raise H2HError(f"training process {exc.error_index} of {nprocs} stopped with exit "
+                       f"code {exc.exit_code} (its message is above)") from None

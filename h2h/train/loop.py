@@ -1,4 +1,4 @@
-"""The training loop of the video rendering network (paper 3.4, 4.1; pretraining and finetuning 4.6).
+"""The training loop of the video rendering network (paper 3.4, 4.1; pretraining, finetuning 4.6).
 
 Each step takes a batch of windows, renders every window frame by frame with G (each output fed
 back as a previous frame, detached: truncated backpropagation through time), computes the GAN
@@ -59,6 +59,7 @@ from h2h.nn import (
 )
 from h2h.tracking import NullTracker, Tracker, flatten
 from h2h.train.checkpoint import (
+    checkpoint_path,
     latest_checkpoint,
     load_checkpoint,
     rng_state,
@@ -253,15 +254,13 @@ class _Training:
                                            enabled=self.cuda and config.amp == "fp16")
 
         init = None if init_from is None else str(init_from)
-        self.run_config = run_config(model_config, loss_config, config, dataset.describe(), init)
+        self.run_config = run_config(model_config, loss_config, config, dataset.describe(), init,
+                                     ctx.world_size)
         self.step = self.epoch = self.batch_in_epoch = 0
-        run_id = self._resume()
+        self.run_id = self._resume()
         if self.step == 0 and init_from is not None:
             self._initialise(Path(init_from))
         self.resumed_from = self.step
-        self.run_id = self.tracker.start(run_id)
-        if run_id is None:
-            self.tracker.log_params(self._params())
 
         self.generator, view = self._wrap()
         self.objective = GANObjective(view, loss_config, vgg).to(device)
@@ -275,7 +274,7 @@ class _Training:
         summary.update(clips=len(data["clips"]), frames=sum(c["frames"] for c in data["clips"]))
         return flatten({"model": cfg["model"], "loss": cfg["loss"], "train": cfg["train"],
                         "data": summary, "init_from": cfg["init_from"],
-                        "world_size": self.ctx.world_size, "device": self.ctx.device.type})
+                        "world_size": cfg["world_size"], "device": self.ctx.device.type})
 
     def _resume(self) -> str | None:
         """Load the newest checkpoint of a matching run; returns its MLflow run id."""
@@ -332,9 +331,9 @@ class _Training:
         def wrap(module: torch.nn.Module | None) -> Any:
             if module is None:
                 return None
-            return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+            return DistributedDataParallel(module, device_ids=ids)
 
-        generator = _GeneratorDDP(m.generator, device_ids=ids, broadcast_buffers=False)
+        generator = _GeneratorDDP(m.generator, device_ids=ids)
         view = Models(self.model_config, generator, wrap(m.d_image), wrap(m.d_mouth),
                       wrap(m.d_dynamics))
         return generator, view
@@ -352,7 +351,7 @@ class _Training:
         conditions = to_model_range(batch["conditions"].to(device, **blocking))
         real = to_model_range(batch["real"].to(device, **blocking))
         mouth = batch["mouth"].to(device, **blocking)
-        flows = {int(s): f.to(device, **blocking).float() for s, f in batch["flows"].items()}
+        flows = {int(s): f.to(device, **blocking).to(real.dtype) for s, f in batch["flows"].items()}
         with self._autocast():
             generated = render_sequence(self.generator, conditions, context=context,
                                         detach_previous=True)
@@ -385,7 +384,6 @@ class _Training:
 
     def _checkpoint(self) -> Path:
         rngs = gather(rng_state(), self.ctx)  # collective: every rank takes part
-        path = self.checkpoint_dir / "unsaved"
         if self.ctx.is_main:
             epoch, batch = self._position()
             state = {
@@ -397,8 +395,8 @@ class _Training:
                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
                 "scaler": self.scaler.state_dict(), "rng": rngs,
             }
-            path = save_checkpoint(self.checkpoint_dir, state, self.config.keep_checkpoints)
-        return path
+            save_checkpoint(self.checkpoint_dir, state, self.config.keep_checkpoints)
+        return checkpoint_path(self.checkpoint_dir, self.step)
 
     def _log_images(self, visuals: tuple[Any, ...]) -> None:
         if self.ctx.is_main:
@@ -429,10 +427,15 @@ class _Training:
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> TrainResult:
         cfg = self.config
+        resumed_run = self.run_id
+        self.run_id = self.tracker.start(resumed_run)
+        if resumed_run is None:
+            self.tracker.log_params(self._params())
         lrs: dict[str, float] = {}
         last: dict[str, float] = {}
-        saved_at, stop = -1, False
-        checkpoint = self.checkpoint_dir
+        saved_at = self.resumed_from if self.resumed_from else -1  # a checkpoint of this step
+        stop = False
+        checkpoint = checkpoint_path(self.checkpoint_dir, self.step)
         first_done: float | None = None
         steps_timed, last_tick = 0, time.perf_counter()
         while self.epoch < cfg.epochs and not stop:
