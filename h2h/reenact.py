@@ -5,8 +5,8 @@ The source goes through the same library calls as the pipeline's stages (one fix
 landmarks and pupils, Face Mesh and the two-pass fit), is conditioned against the target
 (``head``: the source's pose adapted to the target's frame; ``face``: the source's expressions on
 the target's own poses and eyes), and each frame's NMFC and eye images are rendered, resized to
-the generator's resolution (as training resized them) and rendered by the generator one frame
-at a time. Every video written carries the synthetic label of :mod:`h2h.label`.
+the generator's resolution (as training resized them) and turned into video by the generator one
+frame at a time. Every video written carries the synthetic label of :mod:`h2h.label`.
 
 Threads: the frame loops (here and in :mod:`h2h.live`) run with one thread per library (BLAS
 and OpenMP, torch's included). Each frame is a chain of short steps in different libraries, and
@@ -91,7 +91,9 @@ def load_trained_target(project: str | Path, name: str, variant: str = "full",
     weights = generator_path(project, name, variant)
     if not weights.is_file():
         raise H2HError(f"target {name!r} is not trained (no {variant!r} generator): run "
-                       f"`dvc repro finetune` in {project} to train it", weights)
+                       f"`dvc repro finetune@{name}-{variant}` in {project} to train it "
+                       f"(with {name!r} in params.yaml targets and {variant!r} in variants)",
+                       weights)
     generator, config = load_generator(weights, map_location=device)
     return TrainedTarget(target, FaceModel.load(model_path), generator, config, params, variant)
 

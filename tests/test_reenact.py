@@ -91,7 +91,7 @@ BAD_INPUTS = {
     "missing source": "missing.mp4: file not found",
     "source without a face": "noise.mp4: no face found in any of the",
     "untrained target": "generator.pt: target 'obama' is not trained (no 'full' generator): "
-                        "run `dvc repro finetune`",
+                        "run `dvc repro finetune@obama-full` in ",
     "missing face model": "model.npz: face model not found: run `dvc repro face_model`",
     "unknown mode": "unknown reenactment mode 'body'; choose one of head, face",
 }
