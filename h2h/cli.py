@@ -23,7 +23,7 @@ def summary(args: argparse.Namespace) -> None:
     """What the pipeline has produced so far for each video in params.yaml."""
     import json
 
-    params = load_params(args.params or "params.yaml")
+    params = load_params(args.params)
     print(f"{'video':<16}{'role':<8}" + "".join(f"{stage:<12}" for stage in PREPROCESSING))
     for video, spec in params["videos"].items():
         cells = []
@@ -37,7 +37,7 @@ def summary(args: argparse.Namespace) -> None:
 def bench(args: argparse.Namespace) -> None:
     """Frames per second of crop and landmarks on the videos of params.yaml, or (``reenact``)
     of every step of offline and live reenactment."""
-    params = load_params(args.params or "params.yaml")
+    params = load_params(args.params)
     if args.what == "reenact":
         _bench_reenact(params, args)
         return
@@ -127,8 +127,8 @@ def _reenact_live(trained: TrainedTarget, args: argparse.Namespace, device: str)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="h2h", description=__doc__)
-    parser.add_argument("--params", help="parameter file (default params.yaml; reenact reads "
-                                          "the project's)")
+    parser.add_argument("--params", default="params.yaml",
+                        help="parameter file (reenact reads its --project's)")
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("summary", help=summary.__doc__)
     show.add_argument("--data", default="data", help="the stage outputs' directory")
