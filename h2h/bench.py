@@ -13,9 +13,20 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from h2h.crop import CropParams, crop_video
-from h2h.landmarks import LandmarksParams, track_landmarks
-from h2h.video import probe, read_video
+import numpy as np
+import torch
+import yaml
+
+from h2h.config import resolve_path
+from h2h.crop import CropParams, crop_video, split_ranges
+from h2h.errors import H2HError
+from h2h.face_model import FaceModel, build_face_model
+from h2h.facemesh import detect_face_mesh
+from h2h.fitting import FitSettings, check_coverage, fit_video
+from h2h.identity import average_identity
+from h2h.landmarks import LandmarksParams, to_table, track_landmarks
+from h2h.outputs import write_manifest
+from h2h.video import iter_frames, probe, read_video
 
 
 def median_seconds(action: Callable[[], Any], repeats: int) -> float:
@@ -50,3 +61,91 @@ def bench_preprocessing(videos: Mapping[str, str | Path], params: Mapping[str, A
             rows.append({"video": name, "size": f"{info.width}x{info.height}", "frames": n,
                          "crop_fps": n / crop_s, "landmarks_fps": n / landmarks_s})
     return rows
+
+
+def prepare_target(project: str | Path, name: str, video: str | Path, params: Mapping[str, Any],
+                   frames: int, model: FaceModel | None = None) -> Path:
+    """What ``dvc repro`` leaves in a project for a target up to its identity (params.yaml,
+    the face model, the target's landmarks, fit and identity), computed in-process from the
+    first ``frames`` frames of ``video``: a target for benchmarks and tests that no stage run
+    has to make. ``model``: the face model, else built from ``params['face_model']`` (paths
+    relative to the working directory). Training the generator is left to the caller."""
+    project = Path(project)
+    data = project / "data"
+    (project / "params.yaml").parent.mkdir(parents=True, exist_ok=True)
+    (project / "params.yaml").write_text(yaml.safe_dump(dict(params), sort_keys=False))
+    if model is None:
+        spec = params["face_model"]
+        model, _ = build_face_model(resolve_path(spec["ict"]), resolve_path(spec["canonical"]),
+                                    spec["region"], spec["rounds"])
+    (data / "face_model").mkdir(parents=True, exist_ok=True)
+    model.save(data / "face_model" / "model.npz")
+
+    info = probe(video)
+    n = min(frames, info.frame_count)
+    crop_params = CropParams(**params["crop"])
+    split = split_ranges(n, crop_params.test_fraction)
+    with tempfile.TemporaryDirectory() as tmp:
+        crops = Path(tmp) / "frames.mkv"
+        crop_video(video, n, info.fps, info.width, info.height, crop_params, crops, n_previews=0)
+        track = track_landmarks(iter_frames(crops), LandmarksParams(**params["landmarks"]), video)
+        points, found = detect_face_mesh(iter_frames(crops), total=n)
+    settings = dict(params["fit"])
+    min_valid = settings.pop("min_valid")
+    table = fit_video(model, points, found, crop_params.size, FitSettings(**settings))
+    check_coverage(table, min_valid, video)
+    identity = average_identity(table, frames=range(*split["train"]),
+                                trim=params["identity"]["trim"])
+
+    fields = {"frames": n, "fps": info.fps, "size": crop_params.size, "split": split}
+    for stage, section, write in (
+        ("landmarks", "landmarks", lambda d: to_table(track.series).to_parquet(
+            d / "landmarks.parquet")),
+        ("fit", "fit", lambda d: table.to_parquet(d / "fit.parquet")),
+        ("identity", "identity", lambda d: np.save(d / "identity.npy", identity)),
+    ):
+        directory = data / stage / name
+        directory.mkdir(parents=True, exist_ok=True)
+        write(directory)
+        write_manifest(directory, stage, name, {section: params[section]}, **fields)
+    return project
+
+
+def _role_video(params: Mapping[str, Any], role: str) -> tuple[str, Path]:
+    for name, spec in params["videos"].items():
+        if spec["role"] == role:
+            return name, resolve_path(spec["path"])
+    raise H2HError(f"params.yaml has no video with role {role!r}")
+
+
+def bench_reenact(params: Mapping[str, Any], frames: int,
+                  preset: str = "cpu") -> dict[str, dict[str, float]]:
+    """End-to-end speed of ``h2h reenact``, offline and live, on the first ``frames`` frames of
+    the first source video of params.yaml, driving a target made from the first target video
+    (:func:`prepare_target`) with a generator of ``preset`` (random weights: speed does not
+    depend on them). Returns, for "offline" and "live", frames per second of each step and
+    "total"; "live" also has the latency's "median_ms" and "p95_ms". The live run reads the
+    video through ffmpeg one frame at a time, as from a stream."""
+    from h2h.live import reenact_live
+    from h2h.nn import PRESETS, build_generator
+    from h2h.reenact import generator_path, load_trained_target, reenact_video
+    from h2h.train import save_generator
+
+    target, target_video = _role_video(params, "target")
+    _, source_video = _role_video(params, "source")
+    config = PRESETS[preset]
+    with tempfile.TemporaryDirectory() as tmp:
+        project = prepare_target(Path(tmp) / "project", target, target_video, params, frames)
+        torch.manual_seed(0)
+        save_generator(generator_path(project, target), build_generator(config), config)
+        trained = load_trained_target(project, target)
+        offline = reenact_video(source_video, trained, "head", Path(tmp) / "offline.mp4",
+                                max_frames=frames)
+        info = probe(source_video)
+        live = reenact_live(iter_frames(source_video, count=frames), info.width, info.height,
+                            info.fps, trained, "head", Path(tmp) / "live.mp4")
+    return {
+        "offline": offline.step_fps(),
+        "live": {**live.step_fps(), "total": live.fps, "median_ms": live.latency_median_ms,
+                 "p95_ms": live.latency_p95_ms},
+    }

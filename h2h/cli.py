@@ -1,15 +1,21 @@
-"""The ``h2h`` command: user jobs that are not pipeline stages (summary, bench, add-videos, ...)."""
+"""The ``h2h`` command: user jobs that are not pipeline stages (summary, bench, reenact,
+add-videos, ...)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from itertools import islice
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from h2h.config import load_params, resolve_path
 from h2h.errors import H2HError
 from h2h.outputs import MANIFEST
+
+if TYPE_CHECKING:  # the heavy imports stay inside the commands that need them
+    from h2h.reenact import TrainedTarget
 
 PREPROCESSING = ("ingest", "crop", "landmarks")
 
@@ -30,10 +36,14 @@ def summary(args: argparse.Namespace) -> None:
 
 
 def bench(args: argparse.Namespace) -> None:
-    """Frames per second of crop and landmarks on the videos of params.yaml."""
+    """Frames per second of crop and landmarks on the videos of params.yaml, or (``reenact``)
+    of every step of offline and live reenactment."""
+    params = load_params(args.params)
+    if args.what == "reenact":
+        _bench_reenact(params, args)
+        return
     from h2h.bench import bench_preprocessing
 
-    params = load_params(args.params)
     videos = {name: resolve_path(spec["path"]) for name, spec in params["videos"].items()}
     rows = bench_preprocessing(videos, params, args.frames, args.repeats)
     print(f"median of {args.repeats} runs, first {args.frames} frames of each video")
@@ -52,22 +62,120 @@ def add_videos(args: argparse.Namespace) -> None:
           + (f": {', '.join(added[:10])}{' ...' if len(added) > 10 else ''}" if added else ""))
 
 
+def _bench_reenact(params: dict[str, Any], args: argparse.Namespace) -> None:
+    from h2h.bench import bench_reenact
+    from h2h.reenact import STEPS
+
+    figures = bench_reenact(params, args.frames, args.preset)
+    columns = [*STEPS, "total"]
+    print(f"h2h reenact, head mode, first {args.frames} frames, {args.preset} generator "
+          "(frames per second of each step alone, and end to end)")
+    print(f"{'run':<9}" + "".join(f"{c:>{max(len(c), 7) + 2}}" for c in columns)
+          + f"{'latency median / p95':>24}")
+    for run, row in figures.items():
+        latency = (f"{row['median_ms']:.0f} / {row['p95_ms']:.0f} ms" if "median_ms" in row
+                   else "-")
+        print(f"{run:<9}" + "".join(f"{row.get(c, float('nan')):>{max(len(c), 7) + 2}.1f}"
+                                    for c in columns) + f"{latency:>24}")
+
+
+def reenact(args: argparse.Namespace) -> None:
+    """Reenact a trained target with a source video, or live from a camera or stream."""
+    from h2h.conditioning import SOURCE_MODES, check_mode
+    from h2h.reenact import default_device, load_trained_target
+
+    check_mode(args.mode, SOURCE_MODES)
+    if (args.source is None) == (args.live is None):
+        raise H2HError("give either a SOURCE video or --live INPUT")
+    device = args.device or default_device()
+    trained = load_trained_target(args.project, args.target, args.variant, device)
+    if args.live is None:
+        _reenact_offline(trained, args, device)
+    else:
+        _reenact_live(trained, args, device)
+
+
+def _step_line(rates: dict[str, float]) -> str:
+    from h2h.reenact import STEPS
+
+    return " | ".join(f"{step} {rates[step]:.1f}" for step in STEPS if step in rates)
+
+
+def _reenact_offline(trained: TrainedTarget, args: argparse.Namespace, device: str) -> None:
+    from h2h.reenact import reenact_video
+
+    report = reenact_video(args.source, trained, args.mode, args.out, mark=not args.no_mark,
+                           side_by_side=args.side_by_side, max_frames=args.max_frames,
+                           device=device)
+    rates = report.step_fps()
+    print(f"{report.frames} frames ({args.mode} mode, {report.fps:g} fps) -> {args.out}"
+          + (f" and {args.side_by_side}" if args.side_by_side else ""))
+    print(f"speed: {rates['total']:.1f} frames/s end to end; per step: {_step_line(rates)}")
+    if report.invalid_frames:
+        print(f"{report.invalid_frames} frames had no fitted face (black conditioning)")
+
+
+def _reenact_live(trained: TrainedTarget, args: argparse.Namespace, device: str) -> None:
+    from h2h.capture import LiveCapture
+    from h2h.live import reenact_live, stop_on_interrupt
+
+    with LiveCapture(args.live) as capture, stop_on_interrupt(capture.stop):
+        frames = islice(capture, args.max_frames) if args.max_frames > 0 else capture
+        report = reenact_live(frames, capture.width, capture.height, capture.fps, trained,
+                              args.mode, args.out, mark=not args.no_mark,
+                              side_by_side=args.side_by_side,
+                              identity_frames=args.identity_frames, source_name=args.live,
+                              device=device)
+    print(f"{report.frames} frames ({args.mode} mode, live, {capture.fps:g} fps) -> {args.out}"
+          + (f" and {args.side_by_side}" if args.side_by_side else ""))
+    print(f"speed: {report.fps:.1f} frames/s achieved; latency per frame: median "
+          f"{report.latency_median_ms:.0f} ms, p95 {report.latency_p95_ms:.0f} ms")
+    print(f"per step (frames/s): {_step_line(report.step_fps())}")
+    if report.frames_without_face:
+        print(f"{report.frames_without_face} frames had no face (black conditioning)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="h2h", description=__doc__)
-    parser.add_argument("--params", default="params.yaml", help="parameter file")
+    parser.add_argument("--params", default="params.yaml",
+                        help="parameter file (reenact reads its --project's)")
     commands = parser.add_subparsers(dest="command", required=True)
     show = commands.add_parser("summary", help=summary.__doc__)
     show.add_argument("--data", default="data", help="the stage outputs' directory")
     show.set_defaults(run=summary)
     speed = commands.add_parser("bench", help=bench.__doc__)
+    speed.add_argument("what", nargs="?", choices=("preprocessing", "reenact"),
+                       default="preprocessing")
     speed.add_argument("--frames", type=int, default=150)
-    speed.add_argument("--repeats", type=int, default=3)
+    speed.add_argument("--repeats", type=int, default=3, help="(preprocessing)")
+    speed.add_argument("--preset", default="cpu", help="generator size (reenact): cpu | paper")
     speed.set_defaults(run=bench)
     register = commands.add_parser("add-videos", help=add_videos.__doc__)
     register.add_argument("folder")
     register.add_argument("--role", choices=("target", "source", "corpus"), default="corpus")
     register.add_argument("--pattern", default="*", help="file name pattern, e.g. '*.mp4'")
     register.set_defaults(run=add_videos)
+
+    act = commands.add_parser("reenact", help=reenact.__doc__, description=reenact.__doc__)
+    act.add_argument("source", nargs="?", type=Path, help="the driving video (a file)")
+    act.add_argument("--live", metavar="INPUT",
+                     help="reenact live from a camera (/dev/videoN), a stream on stdin (-) "
+                          "or a file being written")
+    act.add_argument("--target", required=True, help="the trained target's video id")
+    act.add_argument("--variant", default="full", help="which trained generator (default full)")
+    act.add_argument("--mode", default="head", help="head (pose, expression, gaze) | face")
+    act.add_argument("--out", required=True, type=Path, help="the video to write (.mp4)")
+    act.add_argument("--no-mark", action="store_true",
+                     help="no visible SYNTHETIC mark (the metadata label stays)")
+    act.add_argument("--side-by-side", type=Path, metavar="PATH",
+                     help="also write source crop | NMFC | eyes | result")
+    act.add_argument("--project", type=Path, default=Path("."),
+                     help="the project with the trained target (default: here)")
+    act.add_argument("--max-frames", type=int, default=0, help="use the first N frames only")
+    act.add_argument("--identity-frames", type=int, default=25,
+                     help="live: frames with a face the source identity is estimated from")
+    act.add_argument("--device", help="generator device (default: cuda if present, else cpu)")
+    act.set_defaults(run=reenact)
     return parser
 
 
@@ -78,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except H2HError as error:
         print(f"h2h {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"h2h {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

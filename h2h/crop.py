@@ -100,17 +100,23 @@ def head_motion(track: pd.DataFrame, frame_width: int, frame_height: int) -> flo
     return float(np.hypot(dx, dy).max() / min(frame_width, frame_height))
 
 
-def fixed_box(track: pd.DataFrame, frame_width: int, frame_height: int,
-              params: CropParams) -> CropBox:
-    """The one square box for the whole video, enlarged by the margin and kept inside the frame."""
-    reduce = np.median if params.box == "median" else np.mean
-    face = float(reduce(track["size"]))
-    cx = float(reduce(track["cx"]))
-    cy = float(reduce(track["cy"])) + params.shift_y * face
+def box_around(cx: float, cy: float, face: float, frame_width: int, frame_height: int,
+               params: CropParams) -> CropBox:
+    """The square crop box for a face of size ``face`` centred at (cx, cy): enlarged by the
+    margin, shifted by ``shift_y`` and kept inside the frame."""
+    cy = cy + params.shift_y * face
     side = min(round(face * (1 + 2 * params.margin)), frame_width, frame_height)
     x0 = int(np.clip(round(cx - side / 2), 0, frame_width - side))
     y0 = int(np.clip(round(cy - side / 2), 0, frame_height - side))
     return CropBox(x0, y0, side)
+
+
+def fixed_box(track: pd.DataFrame, frame_width: int, frame_height: int,
+              params: CropParams) -> CropBox:
+    """The one square box for the whole video, enlarged by the margin and kept inside the frame."""
+    reduce = np.median if params.box == "median" else np.mean
+    return box_around(float(reduce(track["cx"])), float(reduce(track["cy"])),
+                      float(reduce(track["size"])), frame_width, frame_height, params)
 
 
 def find_crop_box(sampled: pd.DataFrame, n_frames: int, frame_width: int, frame_height: int,
@@ -133,6 +139,62 @@ def find_crop_box(sampled: pd.DataFrame, n_frames: int, frame_width: int, frame_
         raise H2HError(f"the head moves {motion:.2f} of the frame, more than max_motion "
                        f"{params.max_motion:.2f} allows for one fixed crop box", source)
     return fixed_box(track, frame_width, frame_height, params), track, motion
+
+
+def face_of(box: np.ndarray) -> np.ndarray:
+    """(cx, cy, size) of a detector box (x0, y0, x1, y1); size = mean of width and height."""
+    x0, y0, x1, y1 = box
+    return np.array([(x0 + x1) / 2, (y0 + y1) / 2, ((x1 - x0) + (y1 - y0)) / 2])
+
+
+class BoxTracker:
+    """The crop box of a live stream, found as frames arrive (no look-ahead).
+
+    The face detector runs on every frame until it first finds a face, then on every
+    ``detect_every``-th frame. The detected face centre and size are smoothed with an
+    exponential moving average whose time constant is ``smooth_window`` frames (the causal
+    counterpart of the crop stage's Savitzky-Golay window). The box stays fixed, like the crop
+    stage's, while the smoothed face stays inside it and its size within ``resize_tolerance``
+    of the size the box was made for; otherwise a new box is made around the smoothed face.
+    """
+
+    def __init__(self, params: CropParams, frame_width: int, frame_height: int,
+                 detector: Detector | None = None, resize_tolerance: float = 0.25) -> None:
+        self.params = params
+        self.frame_width, self.frame_height = frame_width, frame_height
+        self.detector = detector or make_detector(params.detector, params.detect_max_side)
+        self.resize_tolerance = resize_tolerance
+        self.box: CropBox | None = None
+        self.moves = 0  # boxes made after the first one
+        self._alpha = min(1.0, params.detect_every / max(params.smooth_window, 1))
+        self._face: np.ndarray | None = None  # smoothed (cx, cy, size)
+        self._box_face_size = 0.0
+        self._index = 0
+
+    def update(self, frame: np.ndarray) -> CropBox | None:
+        """The box for ``frame`` (None until a face has been found)."""
+        index = self._index
+        self._index += 1
+        if self.box is not None and index % self.params.detect_every:
+            return self.box
+        found = largest_box(self.detector(frame))
+        if found is None:
+            return self.box
+        face = face_of(found)
+        self._face = face if self._face is None else self._face + self._alpha * (face - self._face)
+        if self.box is None or not self._holds(self._face):
+            self.moves += self.box is not None
+            self.box = box_around(*self._face, self.frame_width, self.frame_height, self.params)
+            self._box_face_size = float(self._face[2])
+        return self.box
+
+    def _holds(self, face: np.ndarray) -> bool:
+        assert self.box is not None
+        cx, cy, size = face
+        x0, y0, x1, y1 = self.box.corners
+        inside = (x0 <= cx - size / 2 and cx + size / 2 <= x1
+                  and y0 <= cy - size / 2 and cy + size / 2 <= y1)
+        return inside and abs(size / self._box_face_size - 1) <= self.resize_tolerance
 
 
 def split_ranges(n_frames: int, test_fraction: float) -> dict[str, list[int]]:

@@ -23,6 +23,7 @@ bases, computed once, so no frame builds the (936 x 153) Jacobian.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,17 @@ class _Camera:
     rot: np.ndarray
     scale: float
     t: np.ndarray
+
+
+@dataclass(frozen=True)
+class FrameFit:
+    """One frame's row of the fit table (see :mod:`h2h.fit_table`)."""
+
+    camera: np.ndarray  # (6,) rot_x, rot_y, rot_z, tx, ty (y down), scale
+    identity: np.ndarray  # (n_id,) the frame's own identity estimate
+    expression: np.ndarray  # (n_exp,) the model's full expression vector
+    rmse_px: float
+    fitted_expression: np.ndarray  # the fitted subset: warm start of the next frame
 
 
 class FrameFitter:
@@ -217,6 +229,24 @@ class FrameFitter:
             rhs += g[ids] - h_ua.T @ x[:, -1]
         return np.linalg.solve(schur, rhs)
 
+    def fit_frame(
+        self,
+        observed3: np.ndarray,
+        identity: np.ndarray,
+        image_height: int,
+        previous: np.ndarray | None = None,
+    ) -> FrameFit:
+        """Pass 2 for one frame of (468, 3) Face Mesh points, given the video's ``identity``:
+        camera and expression (:meth:`fit_expression`), then the frame's own identity
+        (:meth:`frame_identity`) and its reprojection error. ``image_height`` converts to the
+        table's y-down ``ty``; ``previous``: the last frame's ``fitted_expression``."""
+        obs = np.asarray(observed3, np.float64)
+        cam, expression = self.fit_expression(obs, identity, previous)
+        own_identity = self.frame_identity(obs[:, :2], cam, identity, expression)
+        camera = np.r_[matrix_to_rotvec(cam.rot), cam.t[0], image_height - cam.t[1], cam.scale]
+        return FrameFit(camera, own_identity, self.full_expression(expression),
+                        self.rmse_px(obs[:, :2], cam, own_identity, expression), expression)
+
     def rmse_px(
         self, observed: np.ndarray, cam: _Camera, identity: np.ndarray, expression: np.ndarray
     ) -> float:
@@ -232,6 +262,15 @@ def _check_points(points: np.ndarray, found: np.ndarray) -> None:
                          f"{points.shape} and {np.shape(found)}")
     if not np.asarray(found).any():
         raise H2HError("no face found in any frame")
+
+
+def check_coverage(table: pd.DataFrame, min_valid: float, source: str | Path) -> None:
+    """Raise :class:`H2HError` naming ``source`` when fewer than ``min_valid`` of the rows of a
+    fit table are valid (the face was lost for long stretches)."""
+    valid = table["valid"].to_numpy(bool)
+    if valid.mean() < min_valid:
+        raise H2HError(f"a face was fitted on only {valid.mean():.0%} of the frames (minimum "
+                       f"{min_valid:.0%})", source)
 
 
 def identity_sample_frames(found: np.ndarray, count: int) -> np.ndarray:
@@ -307,12 +346,8 @@ def _fit_frames(
     rmse = np.full(n, np.nan)
     previous = None
     for f in progress(np.flatnonzero(found), desc="fit", total=int(found.sum())):
-        obs = points[f].astype(np.float64)
-        cam, expression = fitter.fit_expression(obs, identity, previous)
-        previous = expression
-        ids[f] = fitter.frame_identity(obs[:, :2], cam, identity, expression)
-        rmse[f] = fitter.rmse_px(obs[:, :2], cam, ids[f], expression)
-        exps[f] = fitter.full_expression(expression)
-        cams[f, :3] = matrix_to_rotvec(cam.rot)
-        cams[f, 3:] = cam.t[0], image_height - cam.t[1], cam.scale
+        result = fitter.fit_frame(points[f], identity, image_height, previous)
+        previous = result.fitted_expression
+        cams[f], ids[f], exps[f], rmse[f] = (result.camera, result.identity, result.expression,
+                                              result.rmse_px)
     return make_table(cams, ids, exps, found, rmse)

@@ -7,7 +7,7 @@ previous frame's face box (a tracking fallback), then short gaps are interpolate
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sized
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,14 +84,16 @@ class LandmarkTrack:
     series: FilledSeries  # (N, 70, 2) after filling short gaps
 
 
-def track_landmarks(frames: Sequence[np.ndarray], params: LandmarksParams,
+def track_landmarks(frames: Iterable[np.ndarray], params: LandmarksParams,
                     source: str | Path) -> LandmarkTrack:
-    """Landmarks and pupils of every frame with short gaps filled.
+    """Landmarks and pupils of every frame with short gaps filled (``frames``: an array, a list
+    or a stream of frames, e.g. :func:`h2h.video.iter_frames`).
 
     Raises :class:`H2HError` naming ``source`` when fewer than ``min_valid`` of the frames end up
     with landmarks (the face is lost for long stretches).
     """
-    detected = detect_landmarks(progress(frames, "landmarks", len(frames)),
+    total = len(frames) if isinstance(frames, Sized) else None
+    detected = detect_landmarks(progress(frames, "landmarks", total),
                                 LandmarkDetector(params.upsample))
     series = fill_short_gaps(detected.values, detected.valid, params.max_gap)
     valid_rate = float(series.valid.mean())

@@ -129,6 +129,20 @@ class NMFCRenderer:
         """NMFC image of the model with these coefficients under a fit-table camera (6,)."""
         return self.render_vertices(to_image_space(self.model.shape(identity, expression), camera))
 
+    def neutral_shape(self, identity: np.ndarray) -> np.ndarray:
+        """(V, 3) float32 expressionless shape of ``identity``, for :meth:`render_expression`."""
+        return self.model.shape(identity).astype(np.float32)
+
+    def render_expression(
+        self, neutral: np.ndarray, expression: np.ndarray, camera: np.ndarray
+    ) -> np.ndarray:
+        """NMFC image of a :meth:`neutral_shape` with ``expression`` under a fit-table camera.
+        Only the active (non-zero) expression weights are added: the fast path for the many
+        frames of one identity."""
+        active = np.flatnonzero(expression)
+        offset = np.asarray(expression)[active].astype(np.float32) @ self._expression_basis[active]
+        return self.render_vertices(to_image_space(neutral + offset.reshape(-1, 3), camera))
+
     def render_table(
         self, table: pd.DataFrame, identity: np.ndarray | None = None
     ) -> Iterator[np.ndarray]:
@@ -137,7 +151,7 @@ class NMFCRenderer:
         Invalid rows give black images."""
         cams, exps = cameras_of(table), expressions_of(table)
         ids = None if identity is not None else identities_of(table)
-        fixed = None if identity is None else self.model.shape(identity).astype(np.float32)
+        fixed = None if identity is None else self.neutral_shape(identity)
         black = np.zeros((self.height, self.width, 3), np.uint8)
         valid = table["valid"].to_numpy(bool)
         with threadpool_limits(1):
@@ -146,9 +160,6 @@ class NMFCRenderer:
                     yield black.copy()
                     continue
                 if fixed is None:
-                    shape = self.model.shape(ids[i], exps[i])
+                    yield self.render(ids[i], exps[i], cams[i])
                 else:
-                    active = np.flatnonzero(exps[i])
-                    offset = exps[i][active].astype(np.float32) @ self._expression_basis[active]
-                    shape = fixed + offset.reshape(-1, 3)
-                yield self.render_vertices(to_image_space(shape, cams[i]))
+                    yield self.render_expression(fixed, exps[i], cams[i])

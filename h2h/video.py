@@ -86,6 +86,20 @@ def _ffmpeg_error_line(stderr: str) -> str:
     return lines[-1] if lines else "ffmpeg failed without a message"
 
 
+def parse_video_stream(description: str) -> tuple[str, int, int, float] | None:
+    """Codec, width, height and frame rate from the first "Stream #i:j: Video: ..." line of an
+    ffmpeg log; None when there is no such line or it lacks a size or a rate."""
+    stream = _STREAM.search(description)
+    if stream is None:
+        return None
+    size = _SIZE.search(stream.group("rest"))
+    fps = _FPS.search(stream.group("rest"))
+    if size is None or fps is None:
+        return None
+    rate = float(fps.group("fps")) * (1000 if fps.group("k") else 1)
+    return stream.group("codec"), int(size.group("w")), int(size.group("h")), rate
+
+
 def _parse_header(path: Path) -> tuple[str, int, int, float]:
     """Codec, width, height and frame rate from ffmpeg's description of the first video stream."""
     result = subprocess.run(
@@ -98,16 +112,14 @@ def _parse_header(path: Path) -> tuple[str, int, int, float]:
         if "Invalid data found" in header or "moov atom not found" in header:
             raise H2HError("not a readable video (corrupt or truncated container)", path)
         raise H2HError(f"no video stream ({_ffmpeg_error_line(header)})", path)
-    size = _SIZE.search(stream.group("rest"))
-    fps = _FPS.search(stream.group("rest"))
-    if size is None or fps is None:
+    parsed = parse_video_stream(stream.group(0))
+    if parsed is None:
         raise H2HError("video stream has no frame size or frame rate", path)
-    width, height = int(size.group("w")), int(size.group("h"))
+    codec, width, height, rate = parsed
     rotation = _ROTATION.search(header[stream.end():])
     if rotation and round(abs(float(rotation.group("deg")))) % 180 == 90:
         width, height = height, width  # ffmpeg auto-rotates on decode
-    rate = float(fps.group("fps")) * (1000 if fps.group("k") else 1)
-    return stream.group("codec"), width, height, rate
+    return codec, width, height, rate
 
 
 def count_frames(path: str | Path) -> int:
@@ -237,7 +249,10 @@ class VideoWriter:
             cmd += ["-metadata", f"{key}={value}"]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         cmd.append(str(self._tmp))
-        self._process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        # Its own process group: a Ctrl-C in the terminal stops the program feeding the encoder
+        # (which then closes the file properly), not the encoder half-way through a frame.
+        self._process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         process_group=0)
 
     def write(self, frame: np.ndarray) -> None:
         """Append one RGB uint8 frame; every frame must have the first frame's shape."""

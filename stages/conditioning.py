@@ -7,21 +7,15 @@ import numpy as np
 import pandas as pd
 from common import stage_arguments
 
-from h2h.conditioning import condition
 from h2h.errors import H2HError
-from h2h.eyes import eye_points, render_eyes
+from h2h.eyes import eye_points
 from h2h.face_model import FaceModel
 from h2h.landmarks import read_landmarks
 from h2h.outputs import read_manifest
-from h2h.render import NMFCRenderer
 from h2h.sheets import contact_sheet, sample_indices, save_png
 from h2h.stage import StageRun, run_stage
+from h2h.target import TargetPaths, condition_target, load_target, render_conditioning
 from h2h.video import write_video
-
-
-def split_rows(table: pd.DataFrame, frames: list[int]) -> pd.DataFrame:
-    start, stop = frames
-    return table.iloc[start:stop].reset_index(drop=True)
 
 
 def main() -> int:
@@ -33,30 +27,20 @@ def main() -> int:
         if args.mode == "self" and args.source != args.target:
             raise H2HError(f"self reenactment needs source == target, got {args.source}",
                            args.source_fit)
-        target_fit = read_manifest(args.target_fit, "fit")
+        target = load_target(TargetPaths(args.target_fit, args.target_identity,
+                                         args.target_landmarks), args.target)
         source_fit = read_manifest(args.source_fit, "fit")
-        target = pd.read_parquet(f"{args.target_fit}/fit.parquet")
         source = pd.read_parquet(f"{args.source_fit}/fit.parquet")
-        target_eyes = eye_points(read_landmarks(f"{args.target_landmarks}/landmarks.parquet"))
         source_eyes = eye_points(read_landmarks(f"{args.source_landmarks}/landmarks.parquet"))
-        train = target_fit["split"]["train"]
-        # self: the target's unseen test split drives it; otherwise the whole source video.
-        source_frames = target_fit["split"]["test"] if args.mode == "self" else [0, len(source)]
-        result = condition(
-            args.mode,
-            split_rows(source, source_frames), split_rows(target, train),
-            np.load(f"{args.target_identity}/identity.npy"),
-            source_eyes[source_frames[0]:source_frames[1]], target_eyes[train[0]:train[1]],
-            smooth_sigma=run.params["conditioning"]["smooth_sigma"])
+        result, source_frames = condition_target(
+            args.mode, target, source, source_eyes, run.params["conditioning"]["smooth_sigma"])
         result.table.to_parquet(run.out / "conditioning.parquet")
 
-        size, fps = target_fit["size"], source_fit["fps"]
+        size, fps = target.size, source_fit["fps"]
         model = FaceModel.load(f"{args.face_model}/model.npz")
-        with NMFCRenderer(model, size, size) as renderer:
-            nmfc = list(renderer.render_table(result.table))
-        eyes = list(render_eyes(result.eyes, size, size))
-        write_video(run.out / "nmfc.mkv", nmfc, fps, mode="lossless")
-        write_video(run.out / "eyes.mkv", eyes, fps, mode="lossless")
+        nmfc, eyes = zip(*render_conditioning(result, model, size))
+        write_video(run.out / "nmfc.mkv", list(nmfc), fps, mode="lossless")
+        write_video(run.out / "eyes.mkv", list(eyes), fps, mode="lossless")
         save_png(run.out / "contact_sheet.png", contact_sheet(
             [np.maximum(nmfc[i], eyes[i]) for i in sample_indices(len(nmfc), 8)], columns=4))
 

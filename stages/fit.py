@@ -6,11 +6,10 @@ import sys
 import numpy as np
 from common import stage_arguments
 
-from h2h.errors import H2HError
 from h2h.face_model import FaceModel
 from h2h.facemesh import detect_face_mesh
 from h2h.fit_table import cameras_of, expressions_of, identities_of
-from h2h.fitting import FitSettings, fit_video
+from h2h.fitting import FitSettings, check_coverage, fit_video
 from h2h.outputs import read_manifest
 from h2h.previews import draw_landmarks, landmarks_68
 from h2h.sheets import contact_sheet, sample_indices, save_png
@@ -29,10 +28,8 @@ def main() -> int:
         frames = read_video(f"{args.crop}/frames.mkv")
         points, found = detect_face_mesh(frames, total=len(frames))
         table = fit_video(model, points, found, frames.shape[1], FitSettings(**settings))
+        check_coverage(table, min_valid, args.crop)
         valid = table["valid"].to_numpy(bool)
-        if valid.mean() < min_valid:
-            raise H2HError(f"a face was fitted on only {valid.mean():.0%} of the frames (minimum "
-                           f"{min_valid:.0%})", args.crop)
         table.to_parquet(run.out / "fit.parquet")
 
         cameras, identities, expressions = (cameras_of(table), identities_of(table),

@@ -132,3 +132,28 @@ def clips(face_model) -> dict[str, Clip]:
         out[name] = Clip(frames, points, found,
                          fit_video(face_model, points, found, frames.shape[1]))
     return out
+
+
+REENACT_TARGET_FRAMES = 48
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory, face_model) -> Path:
+    """A project with one trained target, "obama" (its first 48 frames through the library's
+    crop, landmarks, fit and identity), whose generator is tiny (64 px, ngf 8) and random:
+    what reenactment reads, without running DVC or training."""
+    import torch
+
+    from h2h.bench import prepare_target
+    from h2h.nn import ModelConfig, build_generator
+    from h2h.reenact import generator_path
+    from h2h.train import save_generator
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
+    project = prepare_target(tmp_path_factory.mktemp("reenact") / "project", "obama",
+                             VIDEOS / "obama.mov", params, REENACT_TARGET_FRAMES, face_model)
+    config = ModelConfig(resolution=64, ngf=8, n_blocks=2, ndf=8)
+    torch.manual_seed(0)
+    save_generator(generator_path(project, "obama"), build_generator(config), config)
+    return project

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from h2h.camera import project
-from h2h.conditioning import MODES, condition
+from h2h.conditioning import MODES, OnlineConditioner, condition
 from h2h.errors import H2HError
 from h2h.fit_table import cameras_of, expressions_of, identities_of
 from h2h.identity import average_identity
@@ -98,3 +98,55 @@ def test_bad_mode_and_empty_inputs(face_model, people):
     lost = target.assign(valid=False)
     with pytest.raises(H2HError, match="target has no valid"):
         condition("head", source, lost, identity, eyes_s, eyes_t)
+
+
+def _stream(conditioner, source, eyes):
+    """Feed a fit table through an OnlineConditioner: (N, 6) cameras and (N, 14, 2) eyes, NaN
+    where it returned nothing."""
+    cams, out_eyes = np.full((len(source), 6), np.nan), np.full((len(source), 14, 2), np.nan)
+    for i, (camera, points) in enumerate(zip(cameras_of(source), eyes)):
+        if not source.loc[i, "valid"]:
+            camera = np.full(6, np.nan)
+        result = conditioner.step(camera, points)
+        if result is not None:
+            cams[i], out_eyes[i] = result
+    return cams, out_eyes
+
+
+def test_online_face_mode_streams_what_condition_computes(face_model, people):
+    target, _, source, identity = people
+    eyes_s, eyes_t = _eyes(face_model, source), _eyes(face_model, target)
+    offline = condition("face", source, target, identity, eyes_s, eyes_t)
+    cams, eyes = _stream(OnlineConditioner("face", target, eyes_t), source, eyes_s)
+    valid = source["valid"].to_numpy()
+    assert np.isnan(cams[~valid]).all()
+    np.testing.assert_allclose(cams[valid], cameras_of(offline.table)[valid])
+    np.testing.assert_allclose(eyes[valid], offline.eyes[valid], atol=1e-4)
+
+
+def test_online_head_mode_uses_running_means(face_model, people):
+    target, _, source, identity = people
+    eyes_s, eyes_t = _eyes(face_model, source), _eyes(face_model, target)
+    offline = condition("head", source, target, identity, eyes_s, eyes_t, smooth_sigma=0)
+    cams, eyes = _stream(OnlineConditioner("head", target, eyes_t, smooth_sigma=0), source, eyes_s)
+    valid = source["valid"].to_numpy()
+    np.testing.assert_allclose(cams[valid, :3], cameras_of(source)[valid, :3])  # rotations kept
+    tgt = cameras_of(target)
+    assert (cams[valid, 3:] >= tgt[:, 3:].min(0) - 1e-9).all()
+    assert (cams[valid, 3:] <= tgt[:, 3:].max(0) + 1e-9).all()
+    # The first frame is its own mean: its head lands on the target's mean position and scale
+    # (unless clipped); the last frame has seen the whole video: the offline adaptation.
+    np.testing.assert_allclose(cams[0, 3:6], np.clip(
+        np.r_[tgt[:, 3:5].mean(0), tgt[:, 5].mean()], tgt[:, 3:6].min(0), tgt[:, 3:6].max(0)))
+    np.testing.assert_allclose(cams[-1], cameras_of(offline.table)[-1])
+    np.testing.assert_allclose(eyes[-1], offline.eyes[-1], atol=1e-3)
+    # Causal smoothing calms the translation as the offline Gaussian does.
+    smooth, _ = _stream(OnlineConditioner("head", target, eyes_t, smooth_sigma=3), source, eyes_s)
+    jitter = lambda c: np.nanstd(np.diff(c[:, 3]))  # noqa: E731
+    assert jitter(smooth) < 0.7 * jitter(cams)
+
+
+def test_online_conditioner_has_no_self_mode(face_model, people):
+    target, _, _, _ = people
+    with pytest.raises(H2HError, match="unknown reenactment mode 'self'; choose one of head, face"):
+        OnlineConditioner("self", target, _eyes(face_model, target))
