@@ -135,6 +135,13 @@ def _reenact_live(trained: TrainedTarget, args: argparse.Namespace, device: str)
         print(f"{report.frames_without_face} frames had no face (black conditioning)")
 
 
+def show_report(args: argparse.Namespace) -> None:
+    """Print the evaluation tables (ablations per target, cross-person reenactments)."""
+    from h2h.report import report
+
+    print(report(Path(args.data) / "evaluate"), end="")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="h2h", description=__doc__)
     parser.add_argument("--params", default="params.yaml",
@@ -150,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--repeats", type=int, default=3, help="(preprocessing)")
     speed.add_argument("--preset", default="cpu", help="generator size (reenact): cpu | paper")
     speed.set_defaults(run=bench)
+    tables = commands.add_parser("report", help=show_report.__doc__)
+    tables.add_argument("--data", default="data", help="the stage outputs' directory")
+    tables.set_defaults(run=show_report)
     register = commands.add_parser("add-videos", help=add_videos.__doc__)
     register.add_argument("folder")
     register.add_argument("--role", choices=("target", "source", "corpus"), default="corpus")

@@ -72,6 +72,7 @@ class Reference:
     ground_truth: np.ndarray | None = None  # (N, H, W, 3): self reenactment only
     ground_truth_landmarks: np.ndarray | None = None  # (N, 70, 2)
     nmfc: np.ndarray | None = None  # (N, H, W, 3) conditioning NMFC (face mask for MAPD)
+    exclude: np.ndarray | None = None  # (H, W) pixels left out of APD / MAPD (the visible mark)
 
 
 def conditioning_reference(conditioning: pd.DataFrame, eye_points: np.ndarray, scale: float,
@@ -111,12 +112,14 @@ def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
 
 
 def evaluate(fake: np.ndarray, fake_recovery: Recovery, reference: Reference,
-             i3d_weights: str | Path | None = None) -> tuple[dict[str, float], pd.DataFrame]:
+             i3d_weights: str | Path | None = None,
+             face_upsample: int = 0) -> tuple[dict[str, float], pd.DataFrame]:
     """All the metrics of one generated video: (video values, per-frame table).
 
     Names: ``aed``, ``ard_deg``, ``dai``, ``aeld_px``, ``fid_dlib``, ``mmd2_dlib`` always;
     ``apd``, ``mapd``, ``mouth_apd``, ``warp_error_ratio`` with ground truth (else
     ``warp_error``, the generated video's own flow-warping error); ``fvd`` with I3D weights.
+    ``face_upsample``: dlib's upsampling for the face embeddings (small frames need 1-2).
     """
     valid = reference.valid & fake_recovery.fit["valid"].to_numpy(bool)
     per_frame: dict[str, PerFrame] = {
@@ -128,15 +131,19 @@ def evaluate(fake: np.ndarray, fake_recovery: Recovery, reference: Reference,
     }
     truth = reference.ground_truth
     if truth is not None:
-        per_frame["apd"] = apd(truth, fake)
+        keep = None if reference.exclude is None else np.broadcast_to(~reference.exclude,
+                                                                      fake.shape[:3])
+        per_frame["apd"] = apd(truth, fake) if keep is None else mapd(truth, fake, keep)
         if reference.nmfc is not None:
-            per_frame["mapd"] = mapd(truth, fake, reference.nmfc.any(axis=-1))
+            face = reference.nmfc.any(axis=-1)
+            per_frame["mapd"] = mapd(truth, fake, face if keep is None else face & keep)
         if reference.ground_truth_landmarks is not None:
             per_frame["mouth_apd"] = mouth_apd(
                 truth, fake, mouth_boxes(reference.ground_truth_landmarks, fake.shape[1]))
     metrics = {name: value.mean for name, value in per_frame.items()}
     metrics["dai"] = dai(reference.identity[None], identities_of(fake_recovery.fit))
-    real_faces, fake_faces = face_embeddings(reference.target_frames), face_embeddings(fake)
+    real_faces = face_embeddings(reference.target_frames, upsample=face_upsample)
+    fake_faces = face_embeddings(fake, upsample=face_upsample)
     metrics["no_face_frames"] = float(fake_faces.no_face)
     if min(len(real_faces.features), len(fake_faces.features)) >= 2:
         faces = dlib_face_metrics(real_faces, fake_faces)

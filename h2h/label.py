@@ -7,6 +7,7 @@ viewer, a platform or a forensic tool can tell the video is generated.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -31,21 +32,47 @@ def is_labelled_synthetic(path: str | Path) -> bool:
     return GENERATOR in read_metadata(path).get("comment", "")
 
 
-def add_visible_mark(frame: np.ndarray) -> np.ndarray:
-    """A copy of ``frame`` with a small "SYNTHETIC (h2h)" mark in the bottom-left corner.
+@dataclass(frozen=True)
+class _MarkLayout:
+    scale: float
+    thickness: int
+    pad: int
+    baseline: int
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the dark band (half-open)
 
-    White text on a dark band, scaled to the frame, so it stays legible at 128 px and at 1080p.
-    """
-    out = frame.copy()
-    height, width = out.shape[:2]
-    scale = max(width / 640, 0.25)
+
+def _mark_layout(height: int, width: int) -> _MarkLayout:
+    """Where the mark goes: scaled to the frame (legible from 128 px up; smaller frames get a
+    smaller mark that stays within 90% of the width rather than being cut off)."""
+    (unit_width, _), _ = cv2.getTextSize(MARK_TEXT, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 1)
+    scale = min(max(width / 640, 0.25), 0.9 * width / unit_width)
     thickness = max(1, round(scale * 1.5))
     (text_w, text_h), baseline = cv2.getTextSize(MARK_TEXT, cv2.FONT_HERSHEY_SIMPLEX, scale,
                                                  thickness)
     pad = max(2, round(4 * scale))
-    top = height - text_h - baseline - 2 * pad
-    band = out[top:, : text_w + 2 * pad]
-    band[:] = (band * 0.35).astype(np.uint8)
-    cv2.putText(out, MARK_TEXT, (pad, height - baseline - pad), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                (255, 255, 255), thickness, cv2.LINE_AA)
+    top = max(0, height - text_h - baseline - 2 * pad)
+    return _MarkLayout(scale, thickness, pad, baseline,
+                       (0, top, min(width, text_w + 2 * pad), height))
+
+
+def mark_mask(height: int, width: int) -> np.ndarray:
+    """(H, W) bool, True where :func:`add_visible_mark` may change pixels: metrics of marked
+    videos leave this region out."""
+    x0, y0, x1, y1 = _mark_layout(height, width).box
+    mask = np.zeros((height, width), bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+def add_visible_mark(frame: np.ndarray) -> np.ndarray:
+    """A copy of ``frame`` with a small "SYNTHETIC (h2h)" mark in the bottom-left corner: white
+    text on a dark band."""
+    out = frame.copy()
+    height = out.shape[0]
+    layout = _mark_layout(*out.shape[:2])
+    x0, y0, x1, y1 = layout.box
+    out[y0:y1, x0:x1] = (out[y0:y1, x0:x1] * 0.35).astype(np.uint8)
+    cv2.putText(out, MARK_TEXT, (layout.pad, height - layout.baseline - layout.pad),
+                cv2.FONT_HERSHEY_SIMPLEX, layout.scale, (255, 255, 255), layout.thickness,
+                cv2.LINE_AA)
     return out

@@ -146,15 +146,21 @@ class Synthesiser:
 class ReenactOutput:
     """The video(s) a reenactment writes, in ``delivery`` mode at the source's frame rate:
     the result and optionally a side-by-side video (source crop | NMFC | eyes | result, each at
-    the result's resolution). Both carry the synthetic metadata; the visible mark is drawn on
+    the result's resolution) and a lossless copy of the result (exact pixels, for metrics). Both carry the synthetic metadata; the visible mark is drawn on
     every result frame unless ``mark`` is False. Files appear only when closed successfully."""
 
     def __init__(self, out: str | Path, fps: float, metadata: dict[str, str], mark: bool = True,
-                 side_by_side: str | Path | None = None) -> None:
+                 side_by_side: str | Path | None = None,
+                 lossless: str | Path | None = None) -> None:
         self.mark = mark
         self.writers = [VideoWriter(out, fps, "delivery", metadata)]
+        self.side_by_side = self.lossless = None
         if side_by_side is not None:
-            self.writers.append(VideoWriter(side_by_side, fps, "delivery", metadata))
+            self.side_by_side = VideoWriter(side_by_side, fps, "delivery", metadata)
+            self.writers.append(self.side_by_side)
+        if lossless is not None:
+            self.lossless = VideoWriter(lossless, fps, "lossless", metadata)
+            self.writers.append(self.lossless)
         self.frames = 0
         self._open = True
 
@@ -164,10 +170,12 @@ class ReenactOutput:
         if self.mark:
             result = add_visible_mark(result)
         self.writers[0].write(result)
-        if len(self.writers) > 1:
+        if self.side_by_side is not None:
             size = result.shape[0]
             tiles = [resize_to(image, size) for image in (crop, nmfc, eyes)]
-            self.writers[1].write(np.concatenate([*tiles, result], axis=1))
+            self.side_by_side.write(np.concatenate([*tiles, result], axis=1))
+        if self.lossless is not None:
+            self.lossless.write(result)
         self.frames += 1
 
     def close(self) -> None:

@@ -35,6 +35,7 @@ def main() -> int:
         result, source_frames = condition_target(
             args.mode, target, source, source_eyes, run.params["conditioning"]["smooth_sigma"])
         result.table.to_parquet(run.out / "conditioning.parquet")
+        np.save(run.out / "eye_points.npy", result.eyes)  # what the eyes should show (AELD)
 
         size, fps = target.size, source_fit["fps"]
         model = FaceModel.load(f"{args.face_model}/model.npz")

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from h2h.label import add_visible_mark, is_labelled_synthetic, synthetic_metadata
+from h2h.label import add_visible_mark, is_labelled_synthetic, mark_mask, synthetic_metadata
 from h2h.nn.generator import Generator, render_sequence
 from h2h.streaming import StreamingGenerator, to_image, to_tensor
 from h2h.video import write_video
@@ -36,6 +36,8 @@ def test_visible_mark_changes_only_a_corner():
     changed = np.argwhere((marked != frame).any(-1))
     assert len(changed) > 50
     assert changed[:, 0].min() > 100 and changed[:, 1].max() < 100  # bottom-left
+    inside = mark_mask(128, 128)
+    assert inside[tuple(changed.T)].all() and inside.mean() < 0.1
 
 
 def test_metadata_label_round_trip(tmp_path):

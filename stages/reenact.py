@@ -1,0 +1,59 @@
+"""Stage reenact: the target's generator run frame by frame over a reenactment's conditioning
+(paper 4.2). Writes the result (labelled synthetic: metadata and a visible mark), a side-by-side
+video (source | NMFC | eyes | result; in self mode the source is the ground truth) and a lossless
+copy of the result for the metrics."""
+
+import sys
+
+from common import stage_arguments
+from threadpoolctl import threadpool_limits
+
+from h2h.label import synthetic_metadata
+from h2h.outputs import read_manifest
+from h2h.progress import progress
+from h2h.reenact import ReenactOutput, Synthesiser, default_device
+from h2h.sheets import contact_sheet, sample_indices, save_png
+from h2h.stage import StageRun, run_stage
+from h2h.train import load_generator
+from h2h.video import iter_frames
+
+
+def main() -> int:
+    args = stage_arguments(__doc__, "name", "target", "source", "mode", "variant",
+                           "conditioning", "generator", "source_crop", "out")
+
+    def work(run: StageRun) -> None:
+        conditioning = read_manifest(args.conditioning, "conditioning")
+        start, stop = conditioning["source_frames"]
+        fps, n = conditioning["fps"], conditioning["frames"]
+        device = run.params["reenact"]["device"]
+        generator, config = load_generator(args.generator)
+        synthesise = Synthesiser(generator, config, default_device() if device == "auto" else device)
+        metadata = synthetic_metadata(args.target, args.source, args.mode)
+        mark = run.params["reenact"]["mark"]
+        shown, results = set(sample_indices(n, 8)), []
+        frames = zip(iter_frames(f"{args.source_crop}/frames.mkv", start, stop - start),
+                     iter_frames(f"{args.conditioning}/nmfc.mkv"),
+                     iter_frames(f"{args.conditioning}/eyes.mkv"))
+        with threadpool_limits(1), ReenactOutput(
+                run.out / "video.mp4", fps, metadata, mark, run.out / "side_by_side.mp4",
+                lossless=run.out / "frames.mkv") as output:
+            for index, (source, nmfc, eyes) in enumerate(progress(frames, "reenact", n)):
+                result = synthesise(nmfc, eyes)
+                output.write(result, source, nmfc, eyes)
+                if index in shown:
+                    results.append(result)
+        save_png(run.out / "frames.png", contact_sheet(results, columns=4))
+        run.manifest.update(target=args.target, source=args.source, mode=args.mode,
+                            variant=args.variant, fps=fps, frames=output.frames,
+                            resolution=config.resolution, mark=mark, source_frames=[start, stop])
+        run.frames = output.frames
+        run.artifacts += ["frames.png", "side_by_side.mp4"]
+
+    return run_stage("reenact", args.name, args.out, work, sections=("reenact",),
+                     tags={"target": args.target, "source": args.source, "mode": args.mode,
+                           "variant": args.variant})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
