@@ -19,7 +19,7 @@ import pandas as pd
 
 from h2h.face_model import FaceModel
 from h2h.facemesh import detect_face_mesh
-from h2h.fit_table import cameras_of, expressions_of, identities_of
+from h2h.fit_table import cameras_of, expressions_of, identities_of, make_table
 from h2h.fitting import FitSettings, fit_video
 from h2h.flow import clip_flows
 from h2h.landmarks import N_POINTS, LandmarkDetector, detect_landmarks
@@ -52,9 +52,18 @@ class Recovery:
 
 def recover(frames: np.ndarray, model: FaceModel, settings: FitSettings,
             landmark_upsample: int) -> Recovery:
-    """Run the fit and landmark stages' analysis on a video held in memory."""
+    """Run the fit and landmark stages' analysis on a video held in memory.
+
+    A generated video may show no recognisable face at all (an untrained or broken model): its
+    fit is then all invalid, and the geometric metrics come out undefined rather than failing.
+    """
     points, found = detect_face_mesh(frames, total=len(frames))
-    fit = fit_video(model, points, found, frames.shape[1], settings)
+    if found.any():
+        fit = fit_video(model, points, found, frames.shape[1], settings)
+    else:
+        n = len(frames)
+        fit = make_table(np.full((n, 6), np.nan), np.full((n, model.n_identity), np.nan),
+                         np.full((n, model.n_expression), np.nan), np.zeros(n, bool))
     landmarks = detect_landmarks(frames, LandmarkDetector(landmark_upsample)).values
     return Recovery(fit, landmarks)
 

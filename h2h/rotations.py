@@ -59,8 +59,17 @@ def euler_to_matrix(euler_deg: np.ndarray) -> np.ndarray:
 
 
 def rotvec_to_euler(rotvec: np.ndarray) -> np.ndarray:
-    """(..., 3) rotation vectors -> (..., 3) Euler angles ``(pitch, yaw, roll)`` in degrees."""
-    return matrix_to_euler(rotvec_to_matrix(rotvec))
+    """(..., 3) rotation vectors -> (..., 3) Euler angles ``(pitch, yaw, roll)`` in degrees.
+
+    Rows with a NaN (frames without a fitted face) give NaN angles.
+    """
+    rotvec = np.asarray(rotvec, dtype=np.float64)
+    flat = rotvec.reshape(-1, 3)
+    out = np.full(flat.shape, np.nan)
+    finite = np.isfinite(flat).all(axis=1)
+    if finite.any():
+        out[finite] = matrix_to_euler(rotvec_to_matrix(flat[finite]))
+    return out.reshape(rotvec.shape)
 
 
 def euler_to_rotvec(euler_deg: np.ndarray) -> np.ndarray:

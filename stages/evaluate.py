@@ -61,7 +61,7 @@ def main() -> int:
         run.manifest.update(target=args.target, source=args.source, mode=args.mode,
                             variant=args.variant, frames=len(fake), resolution=size)
         run.frames = len(fake)
-        run.metrics.update({k: v for k, v in metrics.items() if not math.isnan(v)})
+        run.metrics.update(metrics)  # NaN too: every variant's run has the same metric names
         run.artifacts.append("per_frame.csv")
 
     return run_stage("evaluate", args.name, args.out, work, sections=("evaluate", "fit"),

@@ -217,3 +217,10 @@ def test_real_video_fit(face_model, clips):
     between = np.linalg.norm(mean_a - mean_b)
     print(f"identity distance between the two people {between:.2f}")
     assert max(spread_a, spread_b) < 0.25 * between
+
+
+def test_euler_angles_of_missing_fits_are_nan():
+    from h2h.rotations import rotvec_to_euler
+
+    angles = rotvec_to_euler(np.array([[0.0, 0.0, 0.0], [np.nan, 0.0, 0.0]]))
+    assert np.allclose(angles[0], 0) and np.isnan(angles[1]).all()
