@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml scripts/setup.sh
 demo: $(STAMP)
 	dvc repro
 	h2h summary
+	h2h report
+	@echo "reenactment videos: data/reenact/*/video.mp4 (and side_by_side.mp4)"
 
 ## The test suite (real ffmpeg, dlib, DVC, Snakemake and MLflow runs on short clips).
 test: $(STAMP)

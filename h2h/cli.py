@@ -17,7 +17,7 @@ from h2h.outputs import MANIFEST
 if TYPE_CHECKING:  # the heavy imports stay inside the commands that need them
     from h2h.reenact import TrainedTarget
 
-PREPROCESSING = ("ingest", "crop", "landmarks")
+PER_VIDEO = ("ingest", "crop", "landmarks", "fit", "nmfc", "eyes", "flow")
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -25,10 +25,10 @@ def summary(args: argparse.Namespace) -> None:
     import json
 
     params = load_params(args.params)
-    print(f"{'video':<16}{'role':<8}" + "".join(f"{stage:<12}" for stage in PREPROCESSING))
+    print(f"{'video':<16}{'role':<8}" + "".join(f"{stage:<12}" for stage in PER_VIDEO))
     for video, spec in params["videos"].items():
         cells = []
-        for stage in PREPROCESSING:
+        for stage in PER_VIDEO:
             manifest = Path(args.data) / stage / video / MANIFEST
             cells.append(f"{json.loads(manifest.read_text())['frames']} fr" if manifest.is_file()
                          else "-")
