@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 
 from h2h.errors import H2HError
 from h2h.geometry import closest_points_on_mesh, similarity_transform
-from h2h.outputs import save_npz
+from h2h.outputs import load_npz, save_npz
 
 REGIONS: tuple[str, ...] = ("face", "narrow_face", "face_and_neck")
 N_MEDIAPIPE = 468
@@ -122,7 +122,7 @@ class FaceModel:
     @classmethod
     def load(cls, path: str | Path) -> FaceModel:
         """Read a model written by :meth:`save`."""
-        data = _open_npz(path)
+        data = load_npz(path)
         if int(data.get("schema_version", -1)) != SCHEMA_VERSION:
             raise H2HError(
                 f"not a face model of schema {SCHEMA_VERSION}; rebuild it with the face_model stage",
@@ -137,17 +137,6 @@ class FaceModel:
             vertex_ids=data["vertex_ids"], region=str(data["region"]),
             mp_triangle=data["mp_triangle"], mp_barycentric=data["mp_barycentric"],
         )
-
-
-def _open_npz(path: str | Path) -> dict[str, np.ndarray]:
-    path = Path(path)
-    if not path.is_file():
-        raise H2HError("file not found", path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise H2HError(f"cannot read as .npz ({exc})", path) from exc
 
 
 def normalised_mean_colours(mean: np.ndarray) -> np.ndarray:
@@ -186,7 +175,7 @@ def load_ict(path: str | Path, region: str = "face") -> FaceModel:
     (the face proper) or ``"face_and_neck"`` (face plus head and neck). Triangles with a corner
     outside the region are dropped and the rest re-indexed to the kept vertices.
     """
-    data = _open_npz(path)
+    data = load_npz(path)
     missing = [k for k in _ICT_KEYS if k not in data]
     if missing:
         raise H2HError(f"not an ICT face model npz: missing {', '.join(missing)}", path)

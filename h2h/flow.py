@@ -13,7 +13,6 @@ in pixels such that ``a(p) ~ b(p + flow(p))``; hence ``warp(b, flow) ~ a``.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import cv2
 import numpy as np
 
 from h2h.errors import H2HError
-from h2h.outputs import save_npz
+from h2h.outputs import load_npz, save_npz
 from h2h.progress import progress
 
 PRESETS = {
@@ -113,16 +112,8 @@ def save_flows(path: str | Path, flows: dict[int, np.ndarray]) -> None:
 
 def load_flows(path: str | Path) -> dict[int, np.ndarray]:
     """Read what :func:`save_flows` wrote: {stride: float16 (N - stride, H, W, 2)}."""
-    path = Path(path)
-    if not path.is_file():
-        raise H2HError("flow file not found (run the flow stage first)", path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            flows = {
-                int(k[len(_KEY_PREFIX) :]): npz[k] for k in npz.files if k.startswith(_KEY_PREFIX)
-            }
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise H2HError(f"unreadable flow file ({exc})", path) from exc
+    arrays = load_npz(path, "flow file not found (run the flow stage first)")
+    flows = {int(k[len(_KEY_PREFIX):]): v for k, v in arrays.items() if k.startswith(_KEY_PREFIX)}
     if not flows:
         raise H2HError("flow file holds no flows", path)
     return flows

@@ -108,3 +108,20 @@ def save_npz(path: str | Path, arrays: dict[str, Any], compress: bool = False) -
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def load_npz(path: str | Path, missing: str = "file not found") -> dict[str, Any]:
+    """All arrays of an ``.npz`` (no pickles); :class:`H2HError` with ``missing`` when absent,
+    or naming the problem when unreadable."""
+    import zipfile
+
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise H2HError(missing, path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise H2HError(f"unreadable .npz file ({exc})", path) from exc
