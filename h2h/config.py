@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -21,34 +22,37 @@ def params_schema() -> dict[str, Any]:
 
 
 def validate_params(params: dict[str, Any], source: str | Path = "params.yaml") -> None:
-    """Raise :class:`H2HError` naming the offending key when ``params`` breaks the schema."""
+    """Raise :class:`H2HError` naming the offending key when ``params`` breaks the schema or
+    refers to something it does not define (a reenactment of an unknown video, ...)."""
     try:
         jsonschema.validate(params, params_schema())
     except jsonschema.ValidationError as error:
         where = ".".join(str(part) for part in error.absolute_path) or "(top level)"
         raise H2HError(f"invalid parameter {where}: {error.message}", source) from None
+    for key, problem in reference_problems(params):
+        raise H2HError(f"invalid parameter {key}: {problem}", source)
+
+
+def reference_problems(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(key, problem) for every name in ``params`` that points at nothing."""
+    videos, variants = params["videos"], params["variants"]
     for name, spec in params["reenactments"].items():
         for role in ("target", "source"):
-            if spec[role] not in params["videos"]:
-                raise H2HError(f"invalid parameter reenactments.{name}.{role}: "
-                               f"{spec[role]!r} is not a video id", source)
+            if spec[role] not in videos:
+                yield f"reenactments.{name}.{role}", f"{spec[role]!r} is not a video id"
         if spec["mode"] == "self" and spec["source"] != spec["target"]:
-            raise H2HError(f"invalid parameter reenactments.{name}: self reenactment needs "
-                           "source == target", source)
-        if spec["target"] not in params["targets"] or spec["variant"] not in params["variants"]:
-            raise H2HError(f"invalid parameter reenactments.{name}: {spec['target']} / "
-                           f"{spec['variant']} is not trained (add it to targets / variants)",
-                           source)
+            yield f"reenactments.{name}", "self reenactment needs source == target"
+        if spec["target"] not in params["targets"] or spec["variant"] not in variants:
+            yield (f"reenactments.{name}", f"{spec['target']} / {spec['variant']} is not trained "
+                   "(add it to targets / variants)")
     for target in params["targets"]:
-        if target not in params["videos"]:
-            raise H2HError(f"invalid parameter targets: {target!r} is not a video id", source)
-    for variant in params["variants"]:
+        if target not in videos:
+            yield "targets", f"{target!r} is not a video id"
+    for variant in variants:
         if variant not in params["variant_specs"]:
-            raise H2HError(f"invalid parameter variants: {variant!r} is not in variant_specs",
-                           source)
+            yield "variants", f"{variant!r} is not in variant_specs"
     if params["train"]["profile"] not in params["train"]["profiles"]:
-        raise H2HError(f"invalid parameter train.profile: {params['train']['profile']!r} is "
-                       "not in train.profiles", source)
+        yield "train.profile", f"{params['train']['profile']!r} is not in train.profiles"
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
