@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from h2h.config import load_params
+from h2h.config import load_params, resolve_path
 from h2h.errors import H2HError
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
@@ -33,17 +33,19 @@ def find_videos(folder: str | Path, pattern: str = "*") -> list[Path]:
 def register_videos(params_path: str | Path, folder: str | Path, role: str,
                     pattern: str = "*") -> list[str]:
     """Add every video of ``folder`` to ``videos`` in params.yaml with ``role``; returns the new
-    ids. Videos already registered (same path) are skipped; clashing ids get a numeric suffix."""
+    ids. Videos already registered (the same file, whether by a relative or an absolute path) are
+    skipped; clashing ids get a numeric suffix."""
     params_path = Path(params_path)
     load_params(params_path)  # refuse to edit an invalid file
     yaml = YAML()
     yaml.preserve_quotes = True
     data = yaml.load(params_path)
     videos = data["videos"]
-    known = {str(Path(spec["path"])) for spec in videos.values()}
+    root = params_path.parent
+    known = {resolve_path(spec["path"], root).resolve() for spec in videos.values()}
     added = []
     for path in find_videos(folder, pattern):
-        if str(path) in known:
+        if path.resolve() in known:
             continue
         base = name = video_id(path)
         number = 2
