@@ -71,34 +71,41 @@ def run(cmd: list[str] | str, cwd: Path, check: bool = True) -> subprocess.Compl
 ProjectFactory = Callable[..., Path]
 
 
-@pytest.fixture
-def make_project(tmp_path: Path) -> ProjectFactory:
-    """Create a git + DVC copy of the project whose params.yaml has ``videos`` and overrides.
+def create_project(folder: Path, videos: dict[str, tuple[str, str]], name: str = "project",
+                   **overrides: dict[str, Any]) -> Path:
+    """A git + DVC copy of the project in ``folder/name`` whose params.yaml has ``videos`` and
+    ``overrides`` (section -> values to update).
 
     ``videos`` maps id -> (file name in the sample folder or absolute path, role); targets and
-    reenactments of videos not in the copy are dropped. Every copy is a fresh git repository, as a user's
-    clone would be.
+    reenactments of videos not in the copy are dropped. Every copy is a fresh git repository, as
+    a user's clone would be.
     """
+    project = folder / name
+    for relative in project_files():
+        target = project / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / relative, target)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["videos"] = {vid: {"path": str(VIDEOS / path), "role": role}
+                        for vid, (path, role) in videos.items()}
+    params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
+    params["targets"] = [t for t in params["targets"] if t in videos]
+    params["reenactments"] = {name: spec for name, spec in params["reenactments"].items()
+                              if {spec["target"], spec["source"]} <= set(videos)}
+    for section, values in overrides.items():
+        params[section].update(values)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "init", "-q"], project)
+    run("git add -A && git -c user.name=t -c user.email=t@t commit -qm init", project)
+    return project
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> ProjectFactory:
+    """:func:`create_project` in this test's temporary directory."""
     def factory(videos: dict[str, tuple[str, str]], name: str = "project",
                 **overrides: dict[str, Any]) -> Path:
-        project = tmp_path / name
-        for relative in project_files():
-            target = project / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / relative, target)
-        params = yaml.safe_load((project / "params.yaml").read_text())
-        params["videos"] = {vid: {"path": str(VIDEOS / path), "role": role}
-                            for vid, (path, role) in videos.items()}
-        params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
-        params["targets"] = [t for t in params["targets"] if t in videos]
-        params["reenactments"] = {name: spec for name, spec in params["reenactments"].items()
-                                  if {spec["target"], spec["source"]} <= set(videos)}
-        for section, values in overrides.items():
-            params[section].update(values)
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-        run(["git", "init", "-q"], project)
-        run("git add -A && git -c user.name=t -c user.email=t@t commit -qm init", project)
-        return project
+        return create_project(tmp_path, videos, name, **overrides)
 
     return factory
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from h2h.video import write_video
-from tests.conftest import run
+from tests.conftest import create_project, run
 
 pytestmark = pytest.mark.slow
 
@@ -24,15 +24,8 @@ def bad_videos(tmp_path_factory, sample_videos):
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, bad_videos):
-    from tests.conftest import ROOT, project_files
-    import shutil
-
-    copy = tmp_path_factory.mktemp("project")
-    for relative in project_files():
-        (copy / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / relative, copy / relative)
-    return copy
+def project(tmp_path_factory):
+    return create_project(tmp_path_factory.mktemp("bad"), {"dpe_man": ("dpe_man.mp4", "source")})
 
 
 def assert_one_line_error(result, path, reason):

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.conftest import run
-from tests.test_pipeline_3d import RECOVERY
+from tests.test_pipeline_full import RECOVERY
 from tests.test_pipeline_dvc import SMALL, TWO_VIDEOS
 
 STAGES = RECOVERY[2:]
