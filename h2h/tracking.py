@@ -16,6 +16,7 @@ benchmarks) and :class:`MlflowTracker` logs to MLflow, holding the lock only for
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import subprocess
 import time
@@ -27,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 
 EXPERIMENT_PREFIX = "h2h-"
+LOG = logging.getLogger("h2h.tracking")
 
 
 def tracking_uri(root: str | Path = ".") -> str:
@@ -186,13 +188,21 @@ class MlflowTracker:
             yield self._client
 
     def start(self, run_id: str | None = None) -> str:
+        """Continue run ``run_id`` (a resumed training) or start a new one. A run the store does
+        not have (another tracking URI, a deleted mlflow.db) is replaced by a new one."""
         from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
 
         with store_lock(self.uri):
             self._client = client = MlflowClient(self.uri)
             if run_id is not None:
-                client.update_run(run_id, status="RUNNING")
-            else:
+                try:
+                    client.update_run(run_id, status="RUNNING")
+                except MlflowException:
+                    LOG.warning("MLflow run %s is not in %s: logging to a new run", run_id,
+                                self.uri)
+                    run_id = None
+            if run_id is None:
                 name = EXPERIMENT_PREFIX + self.stage
                 experiment = client.get_experiment_by_name(name)
                 experiment_id = (experiment.experiment_id if experiment is not None

@@ -48,3 +48,11 @@ def test_resumed_training_continues_its_mlflow_run(tmp_path, monkeypatch):
             "losses.csv", "images"} <= listed
     assert any(a.path.endswith(".png") for a in client.list_artifacts(first.run_id, "images"))
     assert (tmp_path / "mlflow.db.lock").exists()
+
+
+def test_a_run_missing_from_the_store_is_replaced(tmp_path):
+    from h2h.tracking import MlflowTracker
+
+    tracker = MlflowTracker("finetune", "gone", root=tmp_path)
+    run_id = tracker.start("0123456789abcdef0123456789abcdef")
+    assert run_id != "0123456789abcdef0123456789abcdef" and tracker.run_id == run_id
