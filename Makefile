@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## The test suite (real ffmpeg, dlib, DVC, Snakemake and MLflow runs on short clips).
 test: $(STAMP)
-	CI=$${CI:-true} python -m pytest -n 2 --durations=15
+	CI=$${CI:-true} python -m pytest -n 2 --dist loadfile --durations=15
 
 ## The pipeline through the Snakemake SLURM profile on a throw-away local SLURM cluster
 ## (scripts/slurm_cluster.sh; needs root to install and run the SLURM daemons).
