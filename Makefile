@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYOPENGL_PLATFORM ?= egl
 
-.PHONY: demo test test-slurm bench setup clean-outputs
+.PHONY: demo test test-slurm bench bench-apd setup clean-outputs
 
 setup: $(STAMP)
 
@@ -29,9 +29,23 @@ test: $(STAMP)
 test-slurm: $(STAMP)
 	CI=$${CI:-true} python -m pytest -m slurm tests/test_slurm.py --durations=5
 
-## Speed figures of the stages on this machine.
+## Speed figures of the stages on this machine, then the person-specific training benchmark.
 bench: $(STAMP)
 	h2h bench
+	h2h bench recovery
+	h2h bench training --preset tiny
+	h2h bench training --preset cpu
+	h2h bench training --preset cpu --threads 1
+	h2h bench reenact
+	$(MAKE) bench-apd
+
+## The person-specific training benchmark (about 30 minutes): the first target trained from scratch
+## on its preprocessed frames (dvc repro makes them), scored against the baselines by APD. The
+## sample profile preprocesses 300 frames; with ingest.max_frames 600 or 0 use APD_FRAMES=600.
+APD_FRAMES ?= 300
+bench-apd: $(STAMP)
+	dvc repro flow nmfc eyes
+	h2h bench apd --frames $(APD_FRAMES)
 
 ## Remove the pipeline's outputs and caches (not the virtual environment).
 clean-outputs:

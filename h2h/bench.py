@@ -1,7 +1,9 @@
 """Speed figures of the pipeline's stages on this machine (``h2h bench``).
 
-Each figure is the median over several runs of the same library call a stage makes, without
-process start-up or MLflow logging, so that later changes can be compared like for like.
+Each figure comes from the same library calls a stage (or ``h2h reenact``) makes, without process
+start-up or MLflow logging, so that later changes can be compared like for like: preprocessing
+takes the median of several runs; the 3D recovery, training and reenactment figures are one run
+each (their steps average over many frames or iterations already).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -27,6 +30,9 @@ from h2h.identity import average_identity
 from h2h.landmarks import LandmarksParams, to_table, track_landmarks
 from h2h.outputs import write_manifest
 from h2h.video import iter_frames, probe, read_video
+
+if TYPE_CHECKING:  # torch models are imported by the benchmarks that need them
+    from h2h.nn import ModelConfig
 
 
 def median_seconds(action: Callable[[], Any], repeats: int) -> float:
@@ -63,6 +69,67 @@ def bench_preprocessing(videos: Mapping[str, str | Path], params: Mapping[str, A
     return rows
 
 
+def face_model_of(params: Mapping[str, Any]) -> FaceModel:
+    """The face model of ``params['face_model']`` (paths relative to the working directory)."""
+    spec = params["face_model"]
+    model, _ = build_face_model(resolve_path(spec["ict"]), resolve_path(spec["canonical"]),
+                                spec["region"], spec["rounds"])
+    return model
+
+
+def fit_settings_of(params: Mapping[str, Any]) -> FitSettings:
+    """The fit's settings of ``params['fit']`` (its coverage threshold aside)."""
+    return FitSettings(**{k: v for k, v in params["fit"].items() if k != "min_valid"})
+
+
+def bench_recovery(videos: Mapping[str, str | Path], params: Mapping[str, Any],
+                   frames: int) -> list[dict[str, Any]]:
+    """Frames per second of the 3D recovery steps (:func:`h2h.bench3d.benchmark`: Face Mesh,
+    fit, NMFC render, eye sketches, and the chain) on the crops of the first ``frames`` frames
+    of each video (crop.size pixels, as the fit stage sees them); one run each."""
+    from h2h.bench3d import benchmark
+
+    model = face_model_of(params)
+    crop_params = CropParams(**params["crop"])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, path in videos.items():
+            info = probe(path)
+            n = min(frames, info.frame_count)
+            out = Path(tmp) / f"{name}.mkv"
+            crop_video(path, n, info.fps, info.width, info.height, crop_params, out,
+                       n_previews=0)
+            rows.append({"video": name, "size": f"{crop_params.size}x{crop_params.size}",
+                         **benchmark(model, read_video(out), fit_settings_of(params))})
+    return rows
+
+
+def training_config(params: Mapping[str, Any], profile: str) -> ModelConfig:
+    """The networks of ``train.profiles[profile]`` for the objective params.yaml trains: with
+    ``train.loss.lambda_vgg`` 0 (the default, as no package ships VGG19 weights) the "w/o VGG"
+    ablation, which computes the same objective, so that the benchmark builds no VGG19 either
+    (its cost would dominate a CPU step)."""
+    from h2h.nn import LossConfig
+    from h2h.train.settings import model_config
+
+    config = model_config({**params["train"], "profile": profile})
+    if LossConfig(**params["train"]["loss"]).uses_vgg(config.ablation):
+        return config
+    return replace(config, ablation=replace(config.ablation, no_vgg=True))
+
+
+def bench_training(params: Mapping[str, Any], profile: str, steps: int = 3) -> dict[str, Any]:
+    """Training iterations per second, peak memory and the generator's inference frames per
+    second of ``profile`` (:func:`h2h.train.bench.benchmark`: the real training loop on a
+    synthetic clip, ``steps`` steps after a warm-up step), whether the VGG loss was on and
+    torch's thread count."""
+    from h2h.train.bench import benchmark
+
+    config = training_config(params, profile)
+    return {**benchmark(config, steps=steps), "preset": profile,
+            "vgg_loss": not config.ablation.no_vgg, "threads": torch.get_num_threads()}
+
+
 def prepare_target(project: str | Path, name: str, video: str | Path, params: Mapping[str, Any],
                    frames: int, model: FaceModel | None = None) -> Path:
     """What ``dvc repro`` leaves in a project for a target up to its identity (params.yaml,
@@ -74,10 +141,7 @@ def prepare_target(project: str | Path, name: str, video: str | Path, params: Ma
     data = project / "data"
     (project / "params.yaml").parent.mkdir(parents=True, exist_ok=True)
     (project / "params.yaml").write_text(yaml.safe_dump(dict(params), sort_keys=False))
-    if model is None:
-        spec = params["face_model"]
-        model, _ = build_face_model(resolve_path(spec["ict"]), resolve_path(spec["canonical"]),
-                                    spec["region"], spec["rounds"])
+    model = model or face_model_of(params)
     (data / "face_model").mkdir(parents=True, exist_ok=True)
     model.save(data / "face_model" / "model.npz")
 
@@ -90,10 +154,8 @@ def prepare_target(project: str | Path, name: str, video: str | Path, params: Ma
         crop_video(video, n, info.fps, info.width, info.height, crop_params, crops, n_previews=0)
         track = track_landmarks(iter_frames(crops), LandmarksParams(**params["landmarks"]), video)
         points, found = detect_face_mesh(iter_frames(crops), total=n)
-    settings = dict(params["fit"])
-    min_valid = settings.pop("min_valid")
-    table = fit_video(model, points, found, crop_params.size, FitSettings(**settings))
-    check_coverage(table, min_valid, video)
+    table = fit_video(model, points, found, crop_params.size, fit_settings_of(params))
+    check_coverage(table, params["fit"]["min_valid"], video)
     identity = average_identity(table, frames=range(*split["train"]),
                                 trim=params["identity"]["trim"])
 
@@ -119,21 +181,22 @@ def _role_video(params: Mapping[str, Any], role: str) -> tuple[str, Path]:
 
 
 def bench_reenact(params: Mapping[str, Any], frames: int,
-                  preset: str = "cpu") -> dict[str, dict[str, float]]:
+                  profile: str = "cpu") -> dict[str, dict[str, float]]:
     """End-to-end speed of ``h2h reenact``, offline and live, on the first ``frames`` frames of
     the first source video of params.yaml, driving a target made from the first target video
-    (:func:`prepare_target`) with a generator of ``preset`` (random weights: speed does not
-    depend on them). Returns, for "offline" and "live", frames per second of each step and
-    "total"; "live" also has the latency's "median_ms" and "p95_ms". The live run reads the
-    video through ffmpeg one frame at a time, as from a stream."""
+    (:func:`prepare_target`) with a generator of ``train.profiles[profile]`` (random weights:
+    speed does not depend on them). Returns, for "offline" and "live", frames per second of each
+    step and "total"; "live" also has the latency's "median_ms" and "p95_ms". The live run reads
+    the video through ffmpeg one frame at a time, as from a stream."""
     from h2h.live import reenact_live
-    from h2h.nn import PRESETS, build_generator
+    from h2h.nn import build_generator
     from h2h.reenact import generator_path, load_trained_target, reenact_video
     from h2h.train import save_generator
+    from h2h.train.settings import model_config
 
     target, target_video = _role_video(params, "target")
     _, source_video = _role_video(params, "source")
-    config = PRESETS[preset]
+    config = model_config({**params["train"], "profile": profile})
     with tempfile.TemporaryDirectory() as tmp:
         project = prepare_target(Path(tmp) / "project", target, target_video, params, frames)
         torch.manual_seed(0)

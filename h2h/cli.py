@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # the heavy imports stay inside the commands that need them
     from h2h.reenact import TrainedTarget
 
 PER_VIDEO = ("ingest", "crop", "landmarks", "fit", "nmfc", "eyes", "flow")
+SPEED_FRAMES = 150  # frames per video the speed benchmarks use
+APD_FRAMES = 600  # the person-specific training benchmark: 400 training + 200 test frames
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -36,21 +38,117 @@ def summary(args: argparse.Namespace) -> None:
 
 
 def bench(args: argparse.Namespace) -> None:
-    """Frames per second of crop and landmarks on the videos of params.yaml, or (``reenact``)
-    of every step of offline and live reenactment."""
-    params = load_params(args.params)
-    if args.what == "reenact":
-        _bench_reenact(params, args)
+    """Speed of the pipeline on this machine: preprocessing (crop, landmarks), 3D recovery,
+    training, reenactment; or (``apd``) the person-specific training benchmark."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.what == "apd":  # reads the --project's parameters
+        _bench_apd(args)
         return
+    params = load_params(args.params)
+    run = {"preprocessing": _bench_preprocessing, "recovery": _bench_recovery,
+           "training": _bench_training, "reenact": _bench_reenact}[args.what]
+    run(params, args)
+
+
+def _videos(params: dict[str, Any]) -> dict[str, Path]:
+    return {name: resolve_path(spec["path"]) for name, spec in params["videos"].items()}
+
+
+def _bench_preprocessing(params: dict[str, Any], args: argparse.Namespace) -> None:
     from h2h.bench import bench_preprocessing
 
-    videos = {name: resolve_path(spec["path"]) for name, spec in params["videos"].items()}
-    rows = bench_preprocessing(videos, params, args.frames, args.repeats)
-    print(f"median of {args.repeats} runs, first {args.frames} frames of each video")
+    frames = args.frames or SPEED_FRAMES
+    rows = bench_preprocessing(_videos(params), params, frames, args.repeats)
+    print(f"median of {args.repeats} runs, first {frames} frames of each video")
     print(f"{'video':<16}{'size':<10}{'frames':>7}{'crop fps':>11}{'landmarks fps':>15}")
     for row in rows:
         print(f"{row['video']:<16}{row['size']:<10}{row['frames']:>7}{row['crop_fps']:>11.1f}"
               f"{row['landmarks_fps']:>15.1f}")
+
+
+def _bench_recovery(params: dict[str, Any], args: argparse.Namespace) -> None:
+    from h2h.bench import bench_recovery
+
+    frames = args.frames or SPEED_FRAMES
+    rows = bench_recovery(_videos(params), params, frames)
+    print(f"3D recovery, first {frames} frames of each video, on the crops (frames per second; "
+          "chain = Face Mesh + fit + NMFC + eyes per frame, identity pass apart)")
+    columns = ("Face Mesh", "fit", "NMFC", "eyes", "chain", "identity pass")
+    print(f"{'video':<16}{'crop':<10}{'frames':>7}" + "".join(f"{c:>11}" for c in columns[:-1])
+          + f"{columns[-1]:>15}")
+    for row in rows:
+        rates = (row["facemesh_fps"], row["fit_fps"], row["nmfc_fps"], row["eyes_fps"],
+                 row["per_frame_fps"])
+        print(f"{row['video']:<16}{row['size']:<10}{row['frames']:>7.0f}"
+              + "".join(f"{rate:>11.1f}" for rate in rates)
+              + f"{row['identity_pass_s']:>13.2f} s")
+
+
+def _bench_training(params: dict[str, Any], args: argparse.Namespace) -> None:
+    from h2h.bench import bench_training
+
+    row = bench_training(params, args.preset, args.steps)
+    vgg = "with" if row["vgg_loss"] else "without"
+    print(f"training loop on a synthetic clip, {args.steps} steps after a warm-up step "
+          f"(objective of params.yaml: {vgg} the VGG loss, {row['threads']} torch threads); "
+          "generator inference frame by frame")
+    print(f"{'profile':<9}{'device':<8}{'px':>5}{'batch':>7}{'window':>8}{'it/s':>8}"
+          f"{'train fps':>11}{'G fps':>8}{'peak RSS':>11}"
+          + (f"{'peak GPU':>11}" if "peak_cuda_mb" in row else ""))
+    print(f"{row['preset']:<9}{row['device']:<8}{row['resolution']:>5}{row['batch_size']:>7}"
+          f"{row['sequence_length']:>8}{row['train_it_per_s']:>8.2f}"
+          f"{row['train_frames_per_s']:>11.1f}{row['g_inference_fps']:>8.1f}"
+          f"{row['peak_rss_mb']:>8.0f} MB"
+          + (f"{row['peak_cuda_mb']:>8.0f} MB" if "peak_cuda_mb" in row else ""))
+
+
+def _bench_reenact(params: dict[str, Any], args: argparse.Namespace) -> None:
+    from h2h.bench import bench_reenact
+    from h2h.reenact import STEPS
+
+    frames = args.frames or SPEED_FRAMES
+    figures = bench_reenact(params, frames, args.preset)
+    columns = [*STEPS, "total"]
+    print(f"h2h reenact, head mode, first {frames} frames, {args.preset} generator "
+          "(frames per second of each step alone, and end to end)")
+    print(f"{'run':<9}" + "".join(f"{c:>{max(len(c), 7) + 2}}" for c in columns)
+          + f"{'latency median / p95':>24}")
+    for run, row in figures.items():
+        latency = (f"{row['median_ms']:.0f} / {row['p95_ms']:.0f} ms" if "median_ms" in row
+                   else "-")
+        print(f"{run:<9}" + "".join(f"{row.get(c, float('nan')):>{max(len(c), 7) + 2}.1f}"
+                                    for c in columns) + f"{latency:>24}")
+
+
+def _bench_apd(args: argparse.Namespace) -> None:
+    from h2h.bench_apd import bench_apd
+
+    target = args.target or _first_target(args.project)
+    frames = args.frames or APD_FRAMES
+    result = bench_apd(args.project, target, args.minutes, args.preset, frames, args.work)
+    (a, b), (c, d) = result.train, result.test
+    print(f"person-specific training benchmark: {target}, frames {a}-{b - 1} train, {c}-{d - 1} "
+          f"test; {result.profile} profile ({result.resolution} px), from scratch, "
+          f"on {result.device} ({result.threads} torch threads)")
+    stop = "all epochs done" if result.completed else "stopped by the time budget"
+    print(f"training: {result.steps} of {result.total_steps} steps in "
+          f"{result.training_s / 60:.1f} min ({result.iterations_per_s:.2f} it/s), {stop}")
+    print(f"APD on the {d - c} test frames (RGB 0-255 at {result.resolution} px, lower is better)")
+    names = {"model": "trained generator", "nearest": "nearest training frame (NMFC)",
+             "mean": "mean training frame"}
+    for key, name in names.items():
+        print(f"  {name:<32}{result.apd[key]:>7.2f}")
+    print(f"pictures and figures: {result.work} (comparison.png, test.mp4, results.json)")
+
+
+def _first_target(project: Path) -> str:
+    targets = load_params(project / "params.yaml").get("targets") or []
+    if not targets:
+        raise H2HError("no target to train: name one with --target", project / "params.yaml")
+    return targets[0]
 
 
 def add_videos(args: argparse.Namespace) -> None:
@@ -60,23 +158,6 @@ def add_videos(args: argparse.Namespace) -> None:
     added = register_videos(args.params, args.folder, args.role, args.pattern)
     print(f"added {len(added)} videos with role {args.role} to {args.params}"
           + (f": {', '.join(added[:10])}{' ...' if len(added) > 10 else ''}" if added else ""))
-
-
-def _bench_reenact(params: dict[str, Any], args: argparse.Namespace) -> None:
-    from h2h.bench import bench_reenact
-    from h2h.reenact import STEPS
-
-    figures = bench_reenact(params, args.frames, args.preset)
-    columns = [*STEPS, "total"]
-    print(f"h2h reenact, head mode, first {args.frames} frames, {args.preset} generator "
-          "(frames per second of each step alone, and end to end)")
-    print(f"{'run':<9}" + "".join(f"{c:>{max(len(c), 7) + 2}}" for c in columns)
-          + f"{'latency median / p95':>24}")
-    for run, row in figures.items():
-        latency = (f"{row['median_ms']:.0f} / {row['p95_ms']:.0f} ms" if "median_ms" in row
-                   else "-")
-        print(f"{run:<9}" + "".join(f"{row.get(c, float('nan')):>{max(len(c), 7) + 2}.1f}"
-                                    for c in columns) + f"{latency:>24}")
 
 
 def reenact(args: argparse.Namespace) -> None:
@@ -150,12 +231,26 @@ def build_parser() -> argparse.ArgumentParser:
     show = commands.add_parser("summary", help=summary.__doc__)
     show.add_argument("--data", default="data", help="the stage outputs' directory")
     show.set_defaults(run=summary)
-    speed = commands.add_parser("bench", help=bench.__doc__)
-    speed.add_argument("what", nargs="?", choices=("preprocessing", "reenact"),
-                       default="preprocessing")
-    speed.add_argument("--frames", type=int, default=150)
+    speed = commands.add_parser("bench", help=bench.__doc__, description=bench.__doc__)
+    speed.add_argument("what", nargs="?", default="preprocessing",
+                       choices=("preprocessing", "recovery", "training", "reenact", "apd"))
+    speed.add_argument("--frames", type=int, default=0,
+                       help=f"first frames of each video (default {SPEED_FRAMES}; apd: of the "
+                            f"target, {APD_FRAMES})")
     speed.add_argument("--repeats", type=int, default=3, help="(preprocessing)")
-    speed.add_argument("--preset", default="cpu", help="generator size (reenact): cpu | paper")
+    speed.add_argument("--preset", default="cpu",
+                       help="training profile of params.yaml (training, reenact, apd): "
+                            "tiny | cpu | paper")
+    speed.add_argument("--steps", type=int, default=3, help="(training) measured steps")
+    speed.add_argument("--threads", type=int, default=0,
+                       help="(training, apd) torch threads (default: torch's, one per core; "
+                            "on a busy machine 1 can be several times faster)")
+    speed.add_argument("--minutes", type=float, default=25.0, help="(apd) training time budget")
+    speed.add_argument("--project", type=Path, default=Path("."),
+                       help="(apd) the project with the target's preprocessed outputs")
+    speed.add_argument("--target", help="(apd) default: the project's first target")
+    speed.add_argument("--work", type=Path,
+                       help="(apd) work directory (default: <project>/bench/apd-<target>)")
     speed.set_defaults(run=bench)
     tables = commands.add_parser("report", help=show_report.__doc__)
     tables.add_argument("--data", default="data", help="the stage outputs' directory")

@@ -164,3 +164,45 @@ def trained_project(tmp_path_factory, face_model) -> Path:
     torch.manual_seed(0)
     save_generator(generator_path(project, "obama"), build_generator(config), config)
     return project
+
+
+STAGE_FRAMES = 48  # frames of the stage_outputs fixture: train split 0..31, test 32..47
+
+
+@pytest.fixture(scope="module")
+def stage_outputs(tmp_path_factory, face_model):
+    """(ClipPaths, frames, landmarks table): the crop, landmarks, nmfc, eyes and flow outputs of
+    obama's first frames in a project's layout (``<project>/data/<stage>/obama``), made with the
+    stages' library calls."""
+    import cv2
+
+    from h2h.crop import split_ranges
+    from h2h.eyes import eye_points, render_eyes
+    from h2h.flow import clip_flows, save_flows
+    from h2h.identity import average_identity
+    from h2h.landmarks import LandmarksParams, to_table, track_landmarks
+    from h2h.outputs import write_manifest
+    from h2h.render import NMFCRenderer
+    from h2h.train import ClipPaths
+    from h2h.video import write_video
+
+    flow_size = 128  # the flow stage works below the crop size
+    paths = ClipPaths.under(tmp_path_factory.mktemp("project") / "data", "obama")
+    frames = read_video(VIDEOS / "obama.mov", count=STAGE_FRAMES)  # already a 256 px face crop
+    write_video(paths.frames, frames, 25.0, mode="quality")
+    write_manifest(paths.crop, "crop", "obama", {}, fps=25.0, frames=STAGE_FRAMES,
+                   split=split_ranges(STAGE_FRAMES, 1 / 3))
+    track = track_landmarks(frames, LandmarksParams(upsample=0, max_gap=5, min_valid=0.8),
+                            "obama")
+    table = to_table(track.series)
+    paths.landmarks.parent.mkdir(parents=True)
+    table.to_parquet(paths.landmarks)
+    points, found = detect_face_mesh(frames)
+    fit = fit_video(face_model, points, found, frames.shape[1])
+    with NMFCRenderer(face_model, 256, 256) as renderer:
+        nmfc = np.stack(list(renderer.render_table(fit, average_identity(fit))))
+    write_video(paths.nmfc, nmfc, 25.0)
+    write_video(paths.eyes, np.stack(list(render_eyes(eye_points(table), 256, 256))), 25.0)
+    small = [cv2.resize(f, (flow_size, flow_size), interpolation=cv2.INTER_AREA) for f in frames]
+    save_flows(paths.flows, clip_flows(small, (1, 2, 4), preset="fast"))
+    return paths, frames, table

@@ -1,6 +1,6 @@
-"""Training inputs built from a real sample video with the pipeline's library (landmarks, 3D fit,
-NMFC, eye sketches, optical flow) in the stages' file layout: loading, caching, and a short
-training run whose output moves towards the real frames."""
+"""Training inputs built from a real sample video in the stages' file layout (the ``stage_outputs``
+fixture): loading, caching, and a short training run whose output moves towards the real
+frames."""
 
 from __future__ import annotations
 
@@ -9,18 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from h2h.crop import split_ranges
-from h2h.eyes import eye_points, render_eyes
-from h2h.facemesh import detect_face_mesh
-from h2h.fitting import fit_video
-from h2h.flow import clip_flows, save_flows, warp
-from h2h.identity import average_identity
-from h2h.landmarks import LandmarksParams, points_array, to_table, track_landmarks
+from h2h.flow import warp
+from h2h.landmarks import points_array
 from h2h.nn import LossConfig, ModelConfig, build_models, mouth_centres
-from h2h.outputs import write_manifest
-from h2h.render import NMFCRenderer
 from h2h.train import (
-    ClipPaths,
     TrainConfig,
     WindowDataset,
     load_clip,
@@ -29,40 +21,12 @@ from h2h.train import (
     render_clip,
     train,
 )
-from h2h.video import read_video, write_video
-from tests.conftest import VIDEOS
+from h2h.video import read_video
 from tests.train_helpers import one_thread
 
 __all__ = ["one_thread"]
 
-FRAMES = 48  # train split: frames 0..31
-FLOW_SIZE = 128  # the flow stage works below the crop size
 SMALL = ModelConfig(resolution=64, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
-
-
-@pytest.fixture(scope="module")
-def stage_outputs(tmp_path_factory, face_model):
-    """data/crop, landmarks, nmfc, eyes and flow outputs of obama's first frames."""
-    data = tmp_path_factory.mktemp("data")
-    paths = ClipPaths.under(data, "obama")
-    frames = read_video(VIDEOS / "obama.mov", count=FRAMES)  # already a 256x256 face crop
-    write_video(paths.frames, frames, 25.0, mode="quality")
-    write_manifest(paths.crop, "crop", "obama", {}, fps=25.0, frames=FRAMES,
-                   split=split_ranges(FRAMES, 1 / 3))
-    track = track_landmarks(frames, LandmarksParams(upsample=0, max_gap=5, min_valid=0.8),
-                            "obama")
-    table = to_table(track.series)
-    paths.landmarks.parent.mkdir(parents=True)
-    table.to_parquet(paths.landmarks)
-    points, found = detect_face_mesh(frames)
-    fit = fit_video(face_model, points, found, frames.shape[1])
-    with NMFCRenderer(face_model, 256, 256) as renderer:
-        nmfc = np.stack(list(renderer.render_table(fit, average_identity(fit))))
-    write_video(paths.nmfc, nmfc, 25.0)
-    write_video(paths.eyes, np.stack(list(render_eyes(eye_points(table), 256, 256))), 25.0)
-    small = [cv2.resize(f, (FLOW_SIZE, FLOW_SIZE), interpolation=cv2.INTER_AREA) for f in frames]
-    save_flows(paths.flows, clip_flows(small, (1, 2, 4), preset="fast"))
-    return paths, frames, table
 
 
 def test_clip_holds_the_train_split_resized_with_scaled_mouths_and_flows(stage_outputs):
