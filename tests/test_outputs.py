@@ -42,3 +42,10 @@ def test_npz_bytes_depend_only_on_the_arrays(tmp_path):
     assert (tmp_path / "x.npz").read_bytes() == (tmp_path / "y.npz").read_bytes()
     with np.load(tmp_path / "x.npz") as loaded:
         assert np.array_equal(loaded["b"], arrays["b"])
+
+
+def test_json_takes_numpy_scalars_and_arrays(tmp_path):
+    from h2h.outputs import write_json
+
+    write_json(tmp_path / "x.json", {"a": np.float32(1.5), "b": np.arange(3), "c": np.int64(2)})
+    assert json.loads((tmp_path / "x.json").read_text()) == {"a": 1.5, "b": [0, 1, 2], "c": 2}
