@@ -1,5 +1,6 @@
-"""Data-parallel training: two gloo processes on the CPU follow the single-process loss curve of
-the same global batch, resume correctly, and write the same checkpoint format.
+"""Data-parallel training: two gloo processes on the CPU (also where a GPU is present) follow
+the single-process loss curve of the same global batch, resume correctly, and write the same
+checkpoint format.
 
 The comparison runs in float64. In float32 the curves agree only to about 1e-2 after a few steps,
 and not because of data parallelism: a batch of 1 and a batch of 2 use different convolution
@@ -42,7 +43,7 @@ def _train_process(clip_dir: Path, out_dir: Path, options: dict[str, Any]) -> No
     """One process of the job: loads its own (memory-mapped) data, trains."""
     torch.set_default_dtype(torch.float64)
     train(TINY, WindowDataset([open_clip(clip_dir)], TINY), out_dir, TrainConfig(**options),
-          NO_VGG)
+          NO_VGG, device="cpu")
 
 
 def _curve(path: Path) -> list[dict[str, float]]:
@@ -53,7 +54,7 @@ def _curve(path: Path) -> list[dict[str, float]]:
 def test_two_processes_follow_the_single_process_curve_and_resume(tmp_path, float64):
     save_clip(synthetic_clip(40, TINY.resolution), tmp_path / "clip")
     single = train(TINY, WindowDataset([open_clip(tmp_path / "clip")], TINY), tmp_path / "one",
-                   TrainConfig(batch_size=2, **OPTIONS), NO_VGG)
+                   TrainConfig(batch_size=2, **OPTIONS), NO_VGG, device="cpu")
     # Two processes of batch 1 each = the same global batch of 2; interrupted after one step
     # by the time budget (both processes stop at the same step), then resumed to the end.
     ddp_out = tmp_path / "two"

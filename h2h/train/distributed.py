@@ -56,7 +56,7 @@ def process_group(device: str | torch.device | None = None) -> Iterator[DistCont
     if not dist.is_initialized() and _env_world_size() > 1:
         cuda = torch.cuda.is_available() and (device is None or torch.device(device).type == "cuda")
         if cuda:
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(_local_gpu())
         dist.init_process_group("nccl" if cuda else "gloo")
         created = True
     try:
@@ -67,13 +67,23 @@ def process_group(device: str | torch.device | None = None) -> Iterator[DistCont
         if device is not None:
             chosen = torch.device(device)
         elif torch.cuda.is_available():
-            chosen = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            chosen = torch.device("cuda", _local_gpu())
         else:
             chosen = torch.device("cpu")
         yield DistContext(rank, world, chosen)
     finally:
         if created:
             dist.destroy_process_group()
+
+
+def _local_gpu() -> int:
+    """This process's GPU (LOCAL_RANK): one process per GPU, as NCCL requires."""
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if local_rank >= torch.cuda.device_count():
+        raise H2HError(f"process {local_rank} of this machine has no GPU of its own: "
+                       f"{torch.cuda.device_count()} visible; start at most one process per "
+                       "GPU, or hide the GPUs (CUDA_VISIBLE_DEVICES=) for CPU processes")
+    return local_rank
 
 
 def all_mean(values: list[float], ctx: DistContext) -> list[float]:
