@@ -8,10 +8,8 @@ non-deterministic order, so two uninterrupted GPU runs differ as much.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +18,7 @@ import torch
 from h2h.nn import render_sequence
 from h2h.train import TrainConfig, WindowDataset, load_checkpoint, load_generator, synthetic_clip
 from h2h.train import to_model_range, train
-from tests.train_helpers import NO_VGG, TINY
+from tests.train_helpers import NO_VGG, TINY, read_losses
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -38,10 +36,9 @@ def test_each_precision_trains_and_the_generator_renders_on_the_cpu(tmp_path, da
     result = train(TINY, dataset, tmp_path, dataclasses.replace(QUICK, amp=amp), NO_VGG,
                    device="cuda")
     assert result.completed and result.step == 6
-    with open(result.losses_csv, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    assert [int(row["step"]) for row in rows] == [1, 2, 3, 4, 5, 6]
-    assert all(np.isfinite(float(v)) for row in rows for v in row.values() if v)
+    rows = read_losses(result.losses_csv)
+    assert [row["step"] for row in rows] == [1, 2, 3, 4, 5, 6]
+    assert all(np.isfinite(v) for row in rows for v in row.values())
     state = load_checkpoint(result.checkpoint)
     assert all(t.device.type == "cpu" for t in state["models"].values())
     # Only fp16 scales the loss (bf16 has float32's range); its scaler state is checkpointed.
@@ -65,7 +62,7 @@ def test_resumed_run_continues_at_its_checkpoint(tmp_path, dataset):
     # The step-4 state is the same in both runs, so step 5 (whose losses are computed before its
     # update) matches exactly: same weights, optimiser state, batch and random draws. Step 6
     # follows step 5's backward pass, whose kernels round in a varying order.
-    full_rows, resumed_rows = _losses(full.losses_csv), _losses(resumed.losses_csv)
+    full_rows, resumed_rows = read_losses(full.losses_csv), read_losses(resumed.losses_csv)
     assert [r["step"] for r in resumed_rows] == [5, 6]
     assert resumed_rows[0] == full_rows[4]
     for key, value in full_rows[5].items():
@@ -76,8 +73,3 @@ def test_resumed_run_continues_at_its_checkpoint(tmp_path, dataset):
     overall = (sum(d for d, _ in squared) / sum(n for _, n in squared)).sqrt().item()
     print(f"relative weight difference, resumed vs uninterrupted: {overall:.2e}")
     assert overall < 1e-2
-
-
-def _losses(path: Path) -> list[dict[str, float]]:
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(fh)]

@@ -13,7 +13,6 @@ them, so a synchronisation error cannot hide in the tolerance.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import torch
 from h2h.errors import H2HError
 from h2h.train import TrainConfig, WindowDataset, launch, load_checkpoint, open_clip, save_clip
 from h2h.train import synthetic_clip, train
-from tests.train_helpers import NO_VGG, TINY, one_thread
+from tests.train_helpers import NO_VGG, TINY, one_thread, read_losses
 
 __all__ = ["one_thread"]
 
@@ -46,11 +45,6 @@ def _train_process(clip_dir: Path, out_dir: Path, options: dict[str, Any]) -> No
           NO_VGG, device="cpu")
 
 
-def _curve(path: Path) -> list[dict[str, float]]:
-    with open(path, newline="") as fh:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
-
-
 def test_two_processes_follow_the_single_process_curve_and_resume(tmp_path, float64):
     save_clip(synthetic_clip(40, TINY.resolution), tmp_path / "clip")
     single = train(TINY, WindowDataset([open_clip(tmp_path / "clip")], TINY), tmp_path / "one",
@@ -63,7 +57,7 @@ def test_two_processes_follow_the_single_process_curve_and_resume(tmp_path, floa
     assert load_checkpoint(ddp_out / "checkpoints" / "step-000000001.pt")["step"] == 1
     launch(_train_process, 2, tmp_path / "clip", ddp_out, {**OPTIONS, "batch_size": 1})
 
-    one, two = _curve(single.losses_csv), _curve(ddp_out / "losses.csv")
+    one, two = read_losses(single.losses_csv), read_losses(ddp_out / "losses.csv")
     assert [r["step"] for r in two] == [1, 2, 3, 4]
     worst = 0.0
     for a, b in zip(one, two):

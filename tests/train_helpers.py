@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,9 @@ def assert_same_state(a: Any, b: Any, where: str = "") -> None:
             assert_same_state(x, y, f"{where}[{i}]")
     else:
         assert a == b, where
+
+
+def read_losses(path: Path) -> list[dict[str, float]]:
+    """The rows of a training run's losses.csv as numbers (empty cells left out)."""
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(fh)]
