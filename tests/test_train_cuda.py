@@ -16,19 +16,12 @@ import pytest
 import torch
 
 from h2h.nn import render_sequence
-from h2h.train import TrainConfig, WindowDataset, load_checkpoint, load_generator, synthetic_clip
-from h2h.train import to_model_range, train
-from tests.train_helpers import NO_VGG, TINY, read_losses
+from h2h.train import load_checkpoint, load_generator, to_model_range, train
+from tests.train_helpers import NO_VGG, QUICK, TINY, dataset, read_losses
+
+__all__ = ["dataset"]
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-
-QUICK = TrainConfig(epochs=2, decay_epochs=1, steps_per_epoch=3, checkpoint_every=2,
-                    keep_checkpoints=10, preview_frames=0)
-
-
-@pytest.fixture(scope="module")
-def dataset() -> WindowDataset:
-    return WindowDataset([synthetic_clip(40, TINY.resolution)], TINY)
 
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16", "none"])

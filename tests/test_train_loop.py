@@ -25,17 +25,17 @@ from h2h.train import (
     train,
 )
 from h2h.train.checkpoint import list_checkpoints
-from tests.train_helpers import NO_VGG, TINY, RecordingTracker, assert_same_state, one_thread
+from tests.train_helpers import (
+    NO_VGG,
+    QUICK,
+    TINY,
+    RecordingTracker,
+    assert_same_state,
+    dataset,
+    one_thread,
+)
 
-__all__ = ["one_thread"]
-
-QUICK = TrainConfig(epochs=2, decay_epochs=1, steps_per_epoch=3, checkpoint_every=2,
-                    keep_checkpoints=10, preview_frames=0)
-
-
-@pytest.fixture(scope="module")
-def dataset() -> WindowDataset:
-    return WindowDataset([synthetic_clip(40, TINY.resolution)], TINY)
+__all__ = ["dataset", "one_thread"]
 
 
 def test_windows_carry_context_skip_invalid_frames_and_slice_flows():

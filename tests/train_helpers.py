@@ -12,10 +12,20 @@ import pytest
 import torch
 
 from h2h.nn import LossConfig, ModelConfig
+from h2h.train import TrainConfig, WindowDataset, synthetic_clip
 
 #: 32 px, ngf 8, two temporal scales: 5-frame windows.
 TINY = ModelConfig(resolution=32, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
 NO_VGG = LossConfig(lambda_vgg=0)
+#: Two epochs of three steps, a checkpoint every two: enough to interrupt and resume mid-epoch.
+QUICK = TrainConfig(epochs=2, decay_epochs=1, steps_per_epoch=3, checkpoint_every=2,
+                    keep_checkpoints=10, preview_frames=0)
+
+
+@pytest.fixture(scope="module")
+def dataset() -> WindowDataset:
+    """Windows of a 40-frame synthetic clip at TINY's resolution."""
+    return WindowDataset([synthetic_clip(40, TINY.resolution)], TINY)
 
 
 @pytest.fixture(autouse=True)
