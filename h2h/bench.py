@@ -77,11 +77,6 @@ def face_model_of(params: Mapping[str, Any]) -> FaceModel:
     return model
 
 
-def fit_settings_of(params: Mapping[str, Any]) -> FitSettings:
-    """The fit's settings of ``params['fit']`` (its coverage threshold aside)."""
-    return FitSettings(**{k: v for k, v in params["fit"].items() if k != "min_valid"})
-
-
 def bench_recovery(videos: Mapping[str, str | Path], params: Mapping[str, Any],
                    frames: int) -> list[dict[str, Any]]:
     """Frames per second of the 3D recovery steps (:func:`h2h.bench3d.benchmark`: Face Mesh,
@@ -100,7 +95,7 @@ def bench_recovery(videos: Mapping[str, str | Path], params: Mapping[str, Any],
             crop_video(path, n, info.fps, info.width, info.height, crop_params, out,
                        n_previews=0)
             rows.append({"video": name, "size": f"{crop_params.size}x{crop_params.size}",
-                         **benchmark(model, read_video(out), fit_settings_of(params))})
+                         **benchmark(model, read_video(out), FitSettings.from_params(params["fit"]))})
     return rows
 
 
@@ -154,7 +149,7 @@ def prepare_target(project: str | Path, name: str, video: str | Path, params: Ma
         crop_video(video, n, info.fps, info.width, info.height, crop_params, crops, n_previews=0)
         track = track_landmarks(iter_frames(crops), LandmarksParams(**params["landmarks"]), video)
         points, found = detect_face_mesh(iter_frames(crops), total=n)
-    table = fit_video(model, points, found, crop_params.size, fit_settings_of(params))
+    table = fit_video(model, points, found, crop_params.size, FitSettings.from_params(params["fit"]))
     check_coverage(table, params["fit"]["min_valid"], video)
     identity = average_identity(table, frames=range(*split["train"]),
                                 trim=params["identity"]["trim"])

@@ -22,8 +22,10 @@ bases, computed once, so no frame builds the (936 x 153) Jacobian.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +56,12 @@ class FitSettings:
     unfitted_expressions: tuple[str, ...] = tuple(
         f"eyeLook{d}_{s}" for d in ("Down", "In", "Out", "Up") for s in ("L", "R")
     )
+
+    @classmethod
+    def from_params(cls, fit: Mapping[str, Any]) -> FitSettings:
+        """The settings of params.yaml's ``fit`` section; its ``min_valid`` is the coverage
+        threshold of :func:`check_coverage`, not a setting of the fit itself."""
+        return cls(**{k: v for k, v in fit.items() if k != "min_valid"})
 
 
 @dataclass

@@ -87,15 +87,14 @@ class LiveReenactor:
         self.frame_width, self.frame_height = frame_width, frame_height
         self.boxes = BoxTracker(crop, frame_width, frame_height)
         self.landmarks = LandmarkDetector(params["landmarks"]["upsample"])
-        settings = dict(params["fit"])
-        settings.pop("min_valid")
-        self.fitter = FrameFitter(trained.model, FitSettings(**settings))
+        settings = FitSettings.from_params(params["fit"])
+        self.fitter = FrameFitter(trained.model, settings)
         self.identity_frames = identity_frames
         self.source_identity = np.zeros(self.fitter.n_id)
         self.identity_frozen = False
         self._warmup: list[np.ndarray] = []
         self._previous: np.ndarray | None = None
-        self._fit_hold: _Hold[tuple[np.ndarray, np.ndarray]] = _Hold(settings["max_gap"])
+        self._fit_hold: _Hold[tuple[np.ndarray, np.ndarray]] = _Hold(settings.max_gap)
         self._eyes_hold: _Hold[np.ndarray] = _Hold(params["landmarks"]["max_gap"])
         train_rows, train_eyes = trained.target.part("train")
         self.conditioner = OnlineConditioner(mode, train_rows, train_eyes,

@@ -47,12 +47,10 @@ def main() -> int:
                 reference, ground_truth=real, ground_truth_landmarks=landmarks[start:stop] * scale,
                 nmfc=read_video(f"{args.conditioning}/nmfc.mkv", size=(size, size)),
                 exclude=mark_mask(size, size) if reenacted["mark"] else None)
-        settings = dict(run.params["fit"])
-        settings.pop("min_valid")
         # dlib's HOG finds faces of ~80 px and up: upsample small generated frames.
         upsample = max(0, round(math.log2(256 / size)))
         recovery = recover(fake, FaceModel.load(f"{args.face_model}/model.npz"),
-                           FitSettings(**settings), upsample)
+                           FitSettings.from_params(run.params["fit"]), upsample)
         metrics, per_frame = evaluate(fake, recovery, reference, params["i3d_weights"],
                                       face_upsample=upsample)
         write_json(run.out / "metrics.json",

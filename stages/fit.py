@@ -21,14 +21,13 @@ def main() -> int:
     args = stage_arguments(__doc__, "video", "crop", "face_model", "out")
 
     def work(run: StageRun) -> None:
-        settings = dict(run.params["fit"])
-        min_valid = settings.pop("min_valid")
         crop = read_manifest(args.crop, "crop")
         model = FaceModel.load(f"{args.face_model}/model.npz")
         frames = read_video(f"{args.crop}/frames.mkv")
         points, found = detect_face_mesh(frames, total=len(frames))
-        table = fit_video(model, points, found, frames.shape[1], FitSettings(**settings))
-        check_coverage(table, min_valid, args.crop)
+        table = fit_video(model, points, found, frames.shape[1],
+                          FitSettings.from_params(run.params["fit"]))
+        check_coverage(table, run.params["fit"]["min_valid"], args.crop)
         valid = table["valid"].to_numpy(bool)
         table.to_parquet(run.out / "fit.parquet")
 
