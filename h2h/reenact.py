@@ -23,6 +23,7 @@ A trained target is what ``dvc repro`` leaves in a project: ``params.yaml``,
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 from collections import defaultdict
@@ -164,9 +165,10 @@ class ReenactOutput:
         self.frames = 0
         self._open = True
 
-    def write(self, result: np.ndarray, crop: np.ndarray, nmfc: np.ndarray,
+    def write(self, result: np.ndarray, crop: np.ndarray | None, nmfc: np.ndarray,
               eyes: np.ndarray) -> None:
-        """Append one generated frame (and its inputs, for the side-by-side video)."""
+        """Append one generated frame (and its inputs, for the side-by-side video: ``crop``
+        may be None when there is none)."""
         if self.mark:
             result = add_visible_mark(result)
         self.writers[0].write(result)
@@ -236,8 +238,6 @@ def reenact_video(source: str | Path, trained: TrainedTarget, mode: str, out: st
     n = min(info.frame_count, max_frames) if max_frames > 0 else info.frame_count
     params, model, target = trained.params, trained.model, trained.target
     crop_params = CropParams(**params["crop"])
-    fit_settings = dict(params["fit"])
-    min_valid = fit_settings.pop("min_valid")
     times = StepTimes()
     with tempfile.TemporaryDirectory(prefix="h2h-reenact-") as tmp:
         crops = Path(tmp) / "frames.mkv"
@@ -249,20 +249,24 @@ def reenact_video(source: str | Path, trained: TrainedTarget, mode: str, out: st
                                     source)
         with times("facemesh+fit"):
             points, found = detect_face_mesh(iter_frames(crops), total=n)
-            table = fit_video(model, points, found, crop_params.size, FitSettings(**fit_settings))
-            check_coverage(table, min_valid, source)
+            table = fit_video(model, points, found, crop_params.size,
+                              FitSettings.from_params(params["fit"]))
+            check_coverage(table, params["fit"]["min_valid"], source)
         with times("conditioning+render"):
             conditioning, _ = condition_target(mode, target, table,
                                                eye_points(to_table(track.series)),
                                                params["conditioning"]["smooth_sigma"])
-            images = render_conditioning(conditioning, model, target.size)
+            images = render_conditioning(conditioning, model, target.size, target.identity)
         synthesise = Synthesiser(trained.generator, trained.config, device)
         metadata = synthetic_metadata(target.name, Path(source).name, mode)
         # One thread per library (see the module docstring).
         with threadpool_limits(1):
             try:
+                # The crops are decoded again only for the side-by-side video's tiles.
+                crop_frames = (iter_frames(crops) if side_by_side is not None
+                               else itertools.repeat(None, n))
                 with ReenactOutput(out, info.fps, metadata, mark, side_by_side) as output:
-                    for crop in progress(iter_frames(crops), "reenact", n):
+                    for crop in progress(crop_frames, "reenact", n):
                         with times("conditioning+render"):
                             nmfc, eyes = next(images)
                         with times("generator"):

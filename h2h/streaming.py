@@ -14,17 +14,8 @@ import numpy as np
 import torch
 
 from h2h.nn.generator import RGB, Generator
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 (H, W, C) -> float (C, H, W) in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 127.5 - 1
-
-
-def to_image(tensor: torch.Tensor) -> np.ndarray:
-    """float (3, H, W) in [-1, 1] -> uint8 (H, W, 3)."""
-    scaled = ((tensor.detach().float().clamp(-1, 1) + 1) * 127.5).round()
-    return scaled.byte().permute(1, 2, 0).cpu().numpy()
+from h2h.train.data import channels_first, to_model_range
+from h2h.train.visuals import hwc
 
 
 class StreamingGenerator:
@@ -46,16 +37,20 @@ class StreamingGenerator:
     @torch.inference_mode()
     def step(self, condition: np.ndarray) -> np.ndarray:
         """Render the frame whose condition image is ``condition`` (uint8, H x W x C)."""
-        current = to_tensor(condition).to(self.device)
+        # The same conversions as training's, so a frame is rendered from the same numbers.
+        current = to_model_range(channels_first(condition).to(self.device))
         if not self.conditions:  # before frame 0 the first frame is repeated
             self.conditions.extend([current] * (self.window - 1))
         self.conditions.append(current)
         previous = None
         if self.generator.sequential:
             history = list(self.previous)
-            zeros = [torch.zeros(RGB, *current.shape[1:], device=self.device)]
-            previous = torch.stack(zeros * (self.window - 1 - len(history)) + history)[None]
+            missing = self.window - 1 - len(history)
+            if missing:  # zeros before the first generated frames
+                history = [torch.zeros(RGB, *current.shape[1:], device=self.device)] * missing \
+                    + history
+            previous = torch.stack(history)[None]
         frame = self.generator(torch.stack(list(self.conditions))[None], previous)[0]
         if self.generator.sequential:
             self.previous.append(frame)
-        return to_image(frame)
+        return hwc(frame)

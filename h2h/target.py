@@ -104,10 +104,12 @@ def condition_target(mode: str, target: Target, source: pd.DataFrame, source_eye
     return result, frames
 
 
-def render_conditioning(conditioning: Conditioning, model: FaceModel,
-                        size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def render_conditioning(conditioning: Conditioning, model: FaceModel, size: int,
+                        identity: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(NMFC, eye sketch) images of every conditioned frame, ``size`` x ``size``, in order
-    (black where the frame is invalid). Lazy: one frame is rendered per item taken."""
+    (black where the frame is invalid). ``identity``: the target's average identity, which
+    every row of the table has: its neutral shape is built once, not per frame. Lazy: one frame
+    is rendered per item taken."""
     with NMFCRenderer(model, size, size) as renderer:
-        yield from zip(renderer.render_table(conditioning.table),
+        yield from zip(renderer.render_table(conditioning.table, identity),
                        render_eyes(conditioning.eyes, size, size))

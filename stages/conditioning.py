@@ -39,7 +39,7 @@ def main() -> int:
 
         size, fps = target.size, source_fit["fps"]
         model = FaceModel.load(f"{args.face_model}/model.npz")
-        nmfc, eyes = zip(*render_conditioning(result, model, size))
+        nmfc, eyes = zip(*render_conditioning(result, model, size, target.identity))
         write_video(run.out / "nmfc.mkv", list(nmfc), fps, mode="lossless")
         write_video(run.out / "eyes.mkv", list(eyes), fps, mode="lossless")
         save_png(run.out / "contact_sheet.png", contact_sheet(

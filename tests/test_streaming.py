@@ -3,7 +3,9 @@ import torch
 
 from h2h.label import add_visible_mark, is_labelled_synthetic, mark_mask, synthetic_metadata
 from h2h.nn.generator import Generator, render_sequence
-from h2h.streaming import StreamingGenerator, to_image, to_tensor
+from h2h.streaming import StreamingGenerator
+from h2h.train.data import channels_first, to_model_range
+from h2h.train.visuals import hwc
 from h2h.video import write_video
 
 
@@ -14,9 +16,9 @@ def test_streaming_renders_what_render_sequence_renders():
     stream = StreamingGenerator(generator)
     streamed = np.stack([stream.step(c) for c in conditions])
     with torch.no_grad():
-        batch = torch.stack([to_tensor(c) for c in conditions])[None]
+        batch = to_model_range(channels_first(conditions))[None]
         whole = render_sequence(generator, batch)[0]
-    expected = np.stack([to_image(frame) for frame in whole])
+    expected = np.stack([hwc(frame) for frame in whole])
     assert np.abs(streamed.astype(int) - expected).max() <= 1  # float rounding at most
 
     stream.reset()
