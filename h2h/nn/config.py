@@ -10,7 +10,7 @@ from torch import nn
 from h2h.nn.discriminator import DynamicsDiscriminator, MultiscaleDiscriminator
 from h2h.nn.generator import DOWNSAMPLING, RGB, Generator
 from h2h.nn.layers import init_weights
-from h2h.nn.temporal import min_sequence_length
+from h2h.nn.temporal import min_sequence_length, temporal_strides
 
 #: Channels of one conditional frame: NMFC (3) + eye sketch (3), or NMFC alone without eyes.
 NMFC_CHANNELS = 3
@@ -85,6 +85,14 @@ class ModelConfig:
         if self.ablation.no_dynamics_d:
             return 1
         return min_sequence_length(self.temporal_scales, self.temporal_factor)
+
+    @property
+    def flow_strides(self) -> list[int]:
+        """Strides of the real-frame optical flows D_D sees, one per temporal scale (none
+        without D_D): what the training data must hold."""
+        if self.ablation.no_dynamics_d:
+            return []
+        return temporal_strides(self.temporal_scales, self.temporal_factor)
 
 
 #: The paper's networks: 256x256, ngf 64, 9 residual blocks (G about 71 M parameters).

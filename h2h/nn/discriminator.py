@@ -65,15 +65,10 @@ class MultiscaleDiscriminator(nn.Module):
     def __init__(self, in_channels: int, ndf: int = 64, n_layers: int = 3, num_d: int = 2) -> None:
         super().__init__()
         self.in_channels = in_channels
-        self.n_layers = n_layers
         self.scales = nn.ModuleList(
             PatchDiscriminator(in_channels, ndf, n_layers) for _ in range(num_d)
         )
         self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
-
-    @property
-    def num_d(self) -> int:
-        return len(self.scales)
 
     def forward(self, x: torch.Tensor) -> Features:
         """x: (N, in_channels, H, W) -> per scale (finest first) the list of layer outputs."""

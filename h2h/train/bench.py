@@ -1,9 +1,8 @@
 """Speed and memory of training and inference for a network configuration (figures, no asserts).
 
-Unlike :func:`h2h.nn.bench.benchmark` (one isolated step on random tensors) this runs the real
-training loop (data loading, rollout, objective, optimiser and scheduler steps, logging) on a
-synthetic clip, so the figures are those a training stage sees. The VGG19 of the perceptual loss
-gets random weights: its cost does not depend on their values.
+It runs the real training loop (data loading, rollout, objective, optimiser and scheduler steps,
+logging) on a synthetic clip, so the figures are those a training stage sees. The VGG19 of the
+perceptual loss gets random weights: its cost does not depend on their values.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-from h2h.nn import PRESETS, LossConfig, ModelConfig, VGG19Features
+from h2h.nn import PRESETS, LossConfig, ModelConfig, VGG19Features, min_sequence_length
 from h2h.train.checkpoint import load_generator
 from h2h.train.config import TrainConfig
 from h2h.train.data import WindowDataset
@@ -43,8 +42,8 @@ def benchmark(
     config = PRESETS[preset] if isinstance(preset, str) else preset
     name = preset if isinstance(preset, str) else "custom"
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    probe = WindowDataset([synthetic_clip(32, config.resolution)], config)
-    frames = probe.length * batch_size * (steps + 1)
+    window = min_sequence_length(config.temporal_scales, config.temporal_factor)
+    frames = window * batch_size * (steps + 1)  # the windows of (steps + 1) batches
     clip = synthetic_clip(frames, config.resolution)
     dataset = WindowDataset([clip], config)
     options = TrainConfig(epochs=1, decay_epochs=0, batch_size=batch_size,

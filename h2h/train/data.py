@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 from h2h.errors import H2HError
 from h2h.flow import load_flows
 from h2h.landmarks import points_array, read_landmarks
-from h2h.nn import ModelConfig, min_sequence_length, mouth_centres, temporal_strides
+from h2h.nn import ModelConfig, min_sequence_length, mouth_centres
 from h2h.outputs import atomic_directory, read_manifest, write_json
 from h2h.progress import progress
 from h2h.video import iter_frames
@@ -213,16 +213,14 @@ def save_clip(clip: Clip, directory: str | Path) -> None:
                                       "strides": sorted(clip.flows)})
 
 
-def open_clip(directory: str | Path, mmap: bool = True) -> Clip:
-    """A clip written by :func:`save_clip`, memory-mapped read-only (or loaded with mmap=False)."""
+def open_clip(directory: str | Path) -> Clip:
+    """A clip written by :func:`save_clip`, memory-mapped read-only."""
     directory = Path(directory)
     if not (directory / _CLIP_JSON).is_file():
         raise H2HError(f"not a saved clip (no {_CLIP_JSON})", directory)
     meta = json.loads((directory / _CLIP_JSON).read_text())
-    mode = "r" if mmap else None
-
     def load(key: str) -> np.ndarray:
-        return np.load(directory / f"{key}.npy", mmap_mode=mode)
+        return np.load(directory / f"{key}.npy", mmap_mode="r")
 
     return Clip(meta["name"], meta["fps"], meta["first_frame"], load("real"), load("nmfc"),
                 load("eyes") if meta["eyes"] else None, load("mouth"), load("valid"),
@@ -289,10 +287,10 @@ def channels_first(frames: np.ndarray) -> torch.Tensor:
 class WindowDataset(Dataset):
     """Windows of consecutive training frames over one or many clips, for ``model_config``.
 
-    sequence_length: frames per window (0: enough for every temporal scale of D_D,
-    ``min_sequence_length(temporal_scales, temporal_factor)``; the same with the "w/o D_D"
-    ablation, so that ablations train on the same windows and a sequential G still learns to
-    use its previous frames). step: frames between window starts (0: the sequence length, so an
+    Windows are ``min_sequence_length(temporal_scales, temporal_factor)`` frames long, enough
+    for every temporal scale of D_D; the same with the "w/o D_D" ablation, so that ablations
+    train on the same windows and a sequential G still learns to use its previous frames.
+    step: frames between window starts (0: the sequence length, so an
     epoch renders each frame about once). Windows with a frame without landmarks (including
     the context frames before the window) are skipped.
 
@@ -304,7 +302,6 @@ class WindowDataset(Dataset):
         self,
         clips: Sequence[Clip],
         model_config: ModelConfig,
-        sequence_length: int = 0,
         step: int = 0,
     ) -> None:
         if not clips:
@@ -312,15 +309,10 @@ class WindowDataset(Dataset):
         cfg = model_config
         self.clips = list(clips)
         self.resolution = cfg.resolution
-        self.length = sequence_length or min_sequence_length(cfg.temporal_scales,
-                                                             cfg.temporal_factor)
-        if self.length < cfg.min_sequence_length:
-            raise H2HError(f"sequence_length {self.length} is shorter than the "
-                           f"{cfg.min_sequence_length} frames D_D's temporal scales need")
+        self.length = min_sequence_length(cfg.temporal_scales, cfg.temporal_factor)
         self.context = cfg.window - 1
         self.eyes = not cfg.ablation.no_eyes
-        self.strides = [] if cfg.ablation.no_dynamics_d else temporal_strides(
-            cfg.temporal_scales, cfg.temporal_factor)
+        self.strides = cfg.flow_strides
         self.step = step or self.length
         index = []
         for c, clip in enumerate(self.clips):

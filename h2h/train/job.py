@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from h2h.nn import temporal_strides
 from h2h.tracking import MlflowTracker
 from h2h.train.checkpoint import latest_checkpoint
 from h2h.train.data import ClipPaths, WindowDataset, load_clips
@@ -50,7 +49,7 @@ def run_in_process(job: TrainingJob) -> None:
     model = job.plan.model
     clips = load_clips(job.videos, model.resolution, cache_dir=job.cache_dir,
                        max_frames=job.plan.max_frames, eyes=not model.ablation.no_eyes,
-                       strides=temporal_strides(model.temporal_scales, model.temporal_factor))
+                       strides=model.flow_strides)
     tracker = MlflowTracker(job.stage, job.unit, tags=job.tags, root=job.root)
     dataset = WindowDataset(clips, model)
     result = train(model, dataset, job.work_dir, job.plan.options, job.plan.loss,

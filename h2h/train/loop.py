@@ -56,7 +56,6 @@ from h2h.nn import (
     build_models,
     load_vgg19_features,
     render_sequence,
-    temporal_strides,
 )
 from h2h.tracking import NullTracker, Tracker, flatten
 from h2h.train.checkpoint import (
@@ -202,10 +201,8 @@ def _check(dataset: WindowDataset, model: ModelConfig) -> None:
     if dataset.resolution != model.resolution:
         raise H2HError(f"the training clips are {dataset.resolution} px, the model "
                        f"{model.resolution} px")
-    strides = [] if model.ablation.no_dynamics_d else temporal_strides(model.temporal_scales,
-                                                                         model.temporal_factor)
     if (dataset.context, dataset.eyes, dataset.strides) != (
-            model.window - 1, not model.ablation.no_eyes, strides):
+            model.window - 1, not model.ablation.no_eyes, model.flow_strides):
         raise H2HError("the dataset was built for another model configuration")
     if len(dataset) == 0:
         raise H2HError("no training window: the clips are shorter than "
