@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pandas as pd
 
@@ -29,7 +28,7 @@ from h2h.metrics.geometry import EYE_POINTS, aed, aeld, ard, dai
 from h2h.metrics.per_frame import PerFrame, per_frame_table
 from h2h.metrics.pixels import apd, mapd, mouth_apd
 from h2h.metrics.temporal import relative_warping_error, warping_error
-from h2h.nn.regions import mouth_crop_size
+from h2h.nn.regions import mouth_centres, mouth_crop_size
 from h2h.rotations import rotvec_to_euler
 
 
@@ -108,16 +107,8 @@ def _as_landmarks(eye_points: np.ndarray) -> np.ndarray:
 def mouth_boxes(landmarks: np.ndarray, height: int) -> np.ndarray:
     """(N, 4) x0, y0, x1, y1 of the mouth crops the mouth discriminator sees (NaN: no mouth)."""
     size = mouth_crop_size(height)
-    centres = np.nanmean(landmarks[:, 48:68], axis=1) if len(landmarks) else np.zeros((0, 2))
-    corners = centres - size / 2
+    corners = mouth_centres(np.asarray(landmarks)) - size / 2
     return np.concatenate([corners, corners + size], axis=1)
-
-
-def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
-    """Frames resized to ``size`` x ``size`` (area averaging), unchanged when already that size."""
-    if frames.shape[1:3] == (size, size):
-        return frames
-    return np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_AREA) for f in frames])
 
 
 def evaluate(fake: np.ndarray, fake_recovery: Recovery, reference: Reference,

@@ -38,6 +38,7 @@ from h2h.fit_table import fill_short_gaps, make_table
 from h2h.geometry import similarity_transform
 from h2h.progress import progress
 from h2h.rotations import matrix_to_rotvec, rotvec_to_matrix
+from h2h.sheets import sample_indices
 
 
 @dataclass(frozen=True)
@@ -284,9 +285,7 @@ def check_coverage(table: pd.DataFrame, min_valid: float, source: str | Path) ->
 def identity_sample_frames(found: np.ndarray, count: int) -> np.ndarray:
     """Up to ``count`` frames with a face, evenly spread over the video."""
     frames = np.flatnonzero(found)
-    if len(frames) <= count:
-        return frames
-    return frames[np.unique(np.linspace(0, len(frames) - 1, count).round().astype(int))]
+    return frames[sample_indices(len(frames), count)]
 
 
 def estimate_identity(fitter: FrameFitter, points: np.ndarray, found: np.ndarray) -> np.ndarray:

@@ -24,7 +24,6 @@ from h2h.pupil import pupil_centre
 
 N_POINTS = 70
 EYES = (slice(36, 42), slice(42, 48))
-MOUTH = slice(48, 68)
 X_COLUMNS = [f"x{i}" for i in range(N_POINTS)]
 Y_COLUMNS = [f"y{i}" for i in range(N_POINTS)]
 

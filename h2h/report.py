@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from h2h.metrics.table import markdown_table
-from h2h.outputs import MANIFEST
+from h2h.outputs import MANIFEST, read_manifest
 
 SELF_METRICS = ("apd", "mapd", "mouth_apd", "aed", "ard_deg", "dai", "aeld_px", "fid_dlib",
                 "mmd2_dlib", "warp_error_ratio", "fvd")
@@ -21,7 +21,7 @@ DECIMALS = {"aed": 3, "ard_deg": 3, "dai": 2, "mmd2_dlib": 4, "warp_error_ratio"
 def evaluations(folder: str | Path) -> Iterator[dict[str, Any]]:
     """Each finished evaluation under ``folder``: its manifest fields plus ``metrics``."""
     for manifest_path in sorted(Path(folder).glob(f"*/{MANIFEST}")):
-        manifest = json.loads(manifest_path.read_text())
+        manifest = read_manifest(manifest_path.parent, "evaluate")
         metrics = json.loads((manifest_path.parent / "metrics.json").read_text())
         yield {**manifest, "name": manifest_path.parent.name,
                "metrics": {k: float("nan") if v is None else v for k, v in metrics.items()}}

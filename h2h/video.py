@@ -50,10 +50,6 @@ class VideoInfo:
     frame_count: int
     codec: str
 
-    @property
-    def duration(self) -> float:
-        return self.frame_count / self.fps
-
 
 @lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:

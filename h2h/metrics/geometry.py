@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from h2h.eyes import EYE_POINTS
 from h2h.metrics.per_frame import PerFrame, frame_mean
-
-# dlib's eye contours (36-41 and 42-47, iBUG order) and the two pupils of the landmarks table.
-EYE_POINTS = (*range(36, 48), 68, 69)
 
 
 def _check_pair(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
