@@ -207,7 +207,7 @@ GPU_WORKFLOW = """
 rule all:
     input: "trained.txt", "cropped.txt"
 
-rule train:
+rule finetune:
     output: "trained.txt"
     shell: "echo trained > {output}"
 
@@ -224,8 +224,8 @@ def test_profile_sends_gpu_rules_to_the_gpu_partition_with_one_gpu(tmp_path, clu
     cluster.snakemake(tmp_path, profile=str(PROFILE))
     jobs = {job.snakemake_job: job for job in cluster.jobs()
             if "." not in job.job_id and job.job_id not in before}
-    assert set(jobs) == {"train", "crop"}
-    assert (jobs["train"].partition, jobs["train"].state) == ("gpu", "COMPLETED")
-    assert "gres/gpu=1" in jobs["train"].tres.split(",")
+    assert set(jobs) == {"finetune", "crop"}
+    assert (jobs["finetune"].partition, jobs["finetune"].state) == ("gpu", "COMPLETED")
+    assert "gres/gpu=1" in jobs["finetune"].tres.split(",")
     assert (jobs["crop"].partition, jobs["crop"].state) == ("debug", "COMPLETED")
     assert "gres/gpu" not in jobs["crop"].tres

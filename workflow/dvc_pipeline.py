@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,6 +169,14 @@ class DvcPipeline:
             else:
                 template = StageTemplate(name, spec, None, None, config)
             self.stages[name] = template
+        # Every concrete output, and the outputs inside each folder, computed once: Snakemake
+        # asks for them per rule, and their number grows with the videos.
+        self._outputs = [template.fill(out, wildcards) for template in self.stages.values()
+                         for wildcards in template.items() for out in template.outs]
+        self._inside: dict[Path, list[str]] = defaultdict(list)
+        for out in self._outputs:
+            for folder in Path(out).parents:
+                self._inside[folder].append(out)
 
     def input(self, stage: str) -> list[str | Callable]:
         """The stage's deps. A dep on a folder that holds other stages' outputs (DVC links such a
@@ -175,8 +184,7 @@ class DvcPipeline:
         template = self.stages[stage]
         inputs: list[str | Callable] = []
         for dep in template.deps:
-            inside = [out for out in self.all_outputs() if Path(dep) in Path(out).parents]
-            inputs.extend(inside or [template.pattern(dep)])
+            inputs.extend(self._inside.get(Path(dep)) or [template.pattern(dep)])
         return inputs
 
     def output(self, stage: str) -> list[Any]:
@@ -208,8 +216,7 @@ class DvcPipeline:
 
     def all_outputs(self) -> list[str]:
         """Every concrete output of every stage: the target of ``rule all``."""
-        return [template.fill(out, wildcards) for template in self.stages.values()
-                for wildcards in template.items() for out in template.outs]
+        return list(self._outputs)
 
     def wildcard_names_of(self, stage: str) -> set[str]:
         """Wildcards of a stage's rule (empty for a single-unit stage)."""
