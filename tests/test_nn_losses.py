@@ -21,8 +21,8 @@ from h2h.nn import (
     lsgan_generator_loss,
     render_sequence,
 )
+from tests.train_helpers import TINY
 
-TINY = ModelConfig(resolution=32, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
 FULL_G = {"adv_image", "adv_mouth", "adv_dynamics", "feat_image", "feat_dynamics", "vgg", "total"}
 FULL_D = {
     "image_real", "image_fake", "mouth_real", "mouth_fake", "dynamics_real", "dynamics_fake",

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 from h2h.train import latest_checkpoint, load_checkpoint, save_clip, synthetic_clip
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TRAIN = """
 import sys, torch
 from h2h.nn import LossConfig, ModelConfig
