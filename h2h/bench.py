@@ -24,11 +24,11 @@ from h2h.config import resolve_path
 from h2h.crop import CropParams, crop_video, split_ranges
 from h2h.errors import H2HError
 from h2h.face_model import FaceModel, build_face_model
-from h2h.facemesh import detect_face_mesh
-from h2h.fitting import FitSettings, check_coverage, fit_video
+from h2h.fitting import FitSettings
 from h2h.identity import average_identity
 from h2h.landmarks import LandmarksParams, to_table, track_landmarks
 from h2h.outputs import write_manifest
+from h2h.reenact import recover_video
 from h2h.video import iter_frames, probe, read_video
 
 if TYPE_CHECKING:  # torch models are imported by the benchmarks that need them
@@ -95,7 +95,8 @@ def bench_recovery(videos: Mapping[str, str | Path], params: Mapping[str, Any],
             crop_video(path, n, info.fps, info.width, info.height, crop_params, out,
                        n_previews=0)
             rows.append({"video": name, "size": f"{crop_params.size}x{crop_params.size}",
-                         **benchmark(model, read_video(out), FitSettings.from_params(params["fit"]))})
+                         **benchmark(model, read_video(out),
+                                     FitSettings.from_params(params["fit"]))})
     return rows
 
 
@@ -145,12 +146,8 @@ def prepare_target(project: str | Path, name: str, video: str | Path, params: Ma
     crop_params = CropParams(**params["crop"])
     split = split_ranges(n, crop_params.test_fraction)
     with tempfile.TemporaryDirectory() as tmp:
-        crops = Path(tmp) / "frames.mkv"
-        crop_video(video, n, info.fps, info.width, info.height, crop_params, crops, n_previews=0)
-        track = track_landmarks(iter_frames(crops), LandmarksParams(**params["landmarks"]), video)
-        points, found = detect_face_mesh(iter_frames(crops), total=n)
-    table = fit_video(model, points, found, crop_params.size, FitSettings.from_params(params["fit"]))
-    check_coverage(table, params["fit"]["min_valid"], video)
+        track, table = recover_video(video, info, n, params, model,
+                                     Path(tmp) / "frames.mkv")
     identity = average_identity(table, frames=range(*split["train"]),
                                 trim=params["identity"]["trim"])
 

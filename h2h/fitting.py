@@ -252,9 +252,15 @@ class FrameFitter:
         obs = np.asarray(observed3, np.float64)
         cam, expression = self.fit_expression(obs, identity, previous)
         own_identity = self.frame_identity(obs[:, :2], cam, identity, expression)
-        camera = np.r_[matrix_to_rotvec(cam.rot), cam.t[0], image_height - cam.t[1], cam.scale]
-        return FrameFit(camera, own_identity, self.full_expression(expression),
+        return FrameFit(self.table_camera(cam, image_height), own_identity,
+                        self.full_expression(expression),
                         self.rmse_px(obs[:, :2], cam, own_identity, expression), expression)
+
+    @staticmethod
+    def table_camera(cam: _Camera, image_height: int) -> np.ndarray:
+        """A fitted camera as the fit table's six numbers (``ty`` measured down from the top of
+        an image ``image_height`` pixels tall)."""
+        return np.r_[matrix_to_rotvec(cam.rot), cam.t[0], image_height - cam.t[1], cam.scale]
 
     def rmse_px(
         self, observed: np.ndarray, cam: _Camera, identity: np.ndarray, expression: np.ndarray

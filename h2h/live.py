@@ -138,12 +138,14 @@ class LiveReenactor:
                                                          found)
                 self.identity_frozen = True
                 self._warmup.clear()
-        fit = self.fitter.fit_frame(points, self.source_identity, self.size, self._previous)
-        self._previous = fit.fitted_expression
-        camera = fit.camera.copy()
+        # Camera and expression only: the frame's own identity and error are not needed live.
+        cam, fitted = self.fitter.fit_expression(np.asarray(points, np.float64),
+                                                 self.source_identity, self._previous)
+        self._previous = fitted
+        camera = self.fitter.table_camera(cam, self.size)
         camera[3:5] = offset + scale * camera[3:5]
         camera[5] *= scale
-        return camera, fit.expression
+        return camera, self.fitter.full_expression(fitted)
 
     def step(self, frame: np.ndarray) -> LiveFrame:
         """Process the next frame of the stream."""

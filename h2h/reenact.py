@@ -27,7 +27,7 @@ import itertools
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
 
@@ -47,13 +48,13 @@ from h2h.face_model import FaceModel
 from h2h.facemesh import detect_face_mesh
 from h2h.fitting import FitSettings, check_coverage, fit_video
 from h2h.label import add_visible_mark, synthetic_metadata
-from h2h.landmarks import LandmarksParams, to_table, track_landmarks
+from h2h.landmarks import LandmarksParams, LandmarkTrack, to_table, track_landmarks
 from h2h.nn import Generator, ModelConfig
 from h2h.progress import progress
 from h2h.streaming import StreamingGenerator
 from h2h.target import Target, TargetPaths, condition_target, load_target, render_conditioning
 from h2h.train import load_generator
-from h2h.video import VideoWriter, iter_frames, probe
+from h2h.video import VideoInfo, VideoWriter, iter_frames, probe
 
 #: The steps whose speed ``h2h reenact`` and ``h2h bench reenact`` report, in pipeline order.
 STEPS: tuple[str, ...] = ("crop", "landmarks", "facemesh+fit", "conditioning+render",
@@ -117,6 +118,29 @@ class StepTimes:
             yield
         finally:
             self.seconds[step] += time.perf_counter() - started
+
+
+def recover_video(video: str | Path, info: VideoInfo, n: int, params: Mapping[str, Any],
+                  model: FaceModel, crops: Path,
+                  times: StepTimes | None = None) -> tuple[LandmarkTrack, pd.DataFrame]:
+    """The crop, landmarks and fit stages' work on the first ``n`` frames of a raw video, in
+    process: the crops are written to ``crops`` (decoded again by each later step, so memory
+    does not grow with the video), the landmark track and the fit table are returned.
+    ``times`` collects each step's wall time. Raises :class:`H2HError` naming ``video`` when it
+    has no face or too few fitted frames."""
+    times = times or StepTimes()
+    crop_params = CropParams(**params["crop"])
+    with times("crop"):
+        crop_video(video, n, info.fps, info.width, info.height, crop_params, crops,
+                   n_previews=0)
+    with times("landmarks"):
+        track = track_landmarks(iter_frames(crops), LandmarksParams(**params["landmarks"]), video)
+    with times("facemesh+fit"):
+        points, found = detect_face_mesh(iter_frames(crops), total=n)
+        table = fit_video(model, points, found, crop_params.size,
+                          FitSettings.from_params(params["fit"]))
+        check_coverage(table, params["fit"]["min_valid"], video)
+    return track, table
 
 
 def resize_to(image: np.ndarray, resolution: int) -> np.ndarray:
@@ -237,21 +261,10 @@ def reenact_video(source: str | Path, trained: TrainedTarget, mode: str, out: st
     info = probe(source)
     n = min(info.frame_count, max_frames) if max_frames > 0 else info.frame_count
     params, model, target = trained.params, trained.model, trained.target
-    crop_params = CropParams(**params["crop"])
     times = StepTimes()
     with tempfile.TemporaryDirectory(prefix="h2h-reenact-") as tmp:
         crops = Path(tmp) / "frames.mkv"
-        with times("crop"):
-            crop_video(source, n, info.fps, info.width, info.height, crop_params, crops,
-                       n_previews=0)
-        with times("landmarks"):
-            track = track_landmarks(iter_frames(crops), LandmarksParams(**params["landmarks"]),
-                                    source)
-        with times("facemesh+fit"):
-            points, found = detect_face_mesh(iter_frames(crops), total=n)
-            table = fit_video(model, points, found, crop_params.size,
-                              FitSettings.from_params(params["fit"]))
-            check_coverage(table, params["fit"]["min_valid"], source)
+        track, table = recover_video(source, info, n, params, model, crops, times)
         with times("conditioning+render"):
             conditioning, _ = condition_target(mode, target, table,
                                                eye_points(to_table(track.series)),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 import torch
 
 from h2h.flow import warp
