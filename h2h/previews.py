@@ -11,13 +11,13 @@ import numpy as np
 
 from h2h.camera import project
 from h2h.face_model import FaceModel
+from h2h.sheets import GREEN, draw_points
 
 # iBUG-68 outline polylines: (first, last, closed) for jaw, brows, nose, eyes, lips.
 LANDMARK_OUTLINES: tuple[tuple[int, int, bool], ...] = (
     (0, 16, False), (17, 21, False), (22, 26, False), (27, 30, False), (31, 35, False),
     (36, 41, True), (42, 47, True), (48, 59, True), (60, 67, True),
 )
-GREEN = (0, 255, 0)
 
 
 def landmarks_68(model: FaceModel, identity: np.ndarray, expression: np.ndarray, camera: np.ndarray) -> np.ndarray:
@@ -32,9 +32,7 @@ def draw_landmarks(image: np.ndarray, points: np.ndarray, colour: tuple[int, int
     pts = np.rint(np.asarray(points)).astype(np.int32)
     for first, last, closed in LANDMARK_OUTLINES:
         cv2.polylines(out, [pts[first : last + 1]], closed, colour, 1, cv2.LINE_AA)
-    for p in pts:
-        cv2.circle(out, (int(p[0]), int(p[1])), 1, colour, -1, cv2.LINE_AA)
-    return out
+    return draw_points(out, pts, colour, radius=1)
 
 
 def mesh_overlay(frame: np.ndarray, nmfc: np.ndarray, points: np.ndarray, alpha: float = 0.5) -> np.ndarray:
