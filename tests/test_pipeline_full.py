@@ -31,11 +31,9 @@ QUICK = {"epochs": 1, "decay_epochs": 0, "steps_per_epoch": 2, "checkpoint_every
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    project = create_project(tmp_path_factory.mktemp("full"), VIDEOS, **SMALL)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"].update(profile="tiny", options=QUICK)
-    params["pretrain"]["options"] = QUICK
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    project = create_project(tmp_path_factory.mktemp("full"), VIDEOS, **SMALL,
+                             train={"profile": "tiny", "options": QUICK},
+                             pretrain={"options": QUICK})
     ran = stages_run(run(["dvc", "repro"], project).stdout)
     assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in VIDEOS}
                    | {f"{stage}@{name}" for stage in ("conditioning", "reenact", "evaluate")
