@@ -83,7 +83,10 @@ class Cluster:
             for job_id, job_comment, state in (line.split("|") for line in queue.splitlines()):
                 if job_comment != comment or state != "RUNNING":
                     continue
-                listing = self.tool(["scontrol", "listpids", job_id]).splitlines()[1:]
+                # A job just started may have no step yet, one just ended none left: both
+                # make listpids fail, and the next poll looks again.
+                listing = self.tool(["scontrol", "listpids", job_id],
+                                    check=False).splitlines()[1:]
                 for pid in (line.split()[0] for line in listing):
                     try:
                         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -95,9 +98,9 @@ class Cluster:
             time.sleep(0.1)
         pytest.fail(f"no running job {comment} with a {script} process within {timeout} s")
 
-    def tool(self, cmd: list[str]) -> str:
+    def tool(self, cmd: list[str], check: bool = True) -> str:
         return subprocess.run(cmd, env=self.env, capture_output=True, text=True,
-                              check=True).stdout
+                              check=check).stdout
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
