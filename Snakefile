@@ -3,7 +3,7 @@
 # On a SLURM cluster: snakemake --profile workflow/profiles/slurm
 from snakemake.utils import min_version
 
-from h2h.config import validate_params
+from h2h.core.config import validate_params
 
 min_version("9.0")
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from itertools import islice
 from collections.abc import Sequence
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from h2h.config import load_params, resolve_path
-from h2h.errors import H2HError
-from h2h.outputs import MANIFEST
+from h2h.core.config import load_params, resolve_path
+from h2h.core.errors import H2HError
+from h2h.core.outputs import MANIFEST
 
 if TYPE_CHECKING:  # the heavy imports stay inside the commands that need them
-    from h2h.reenact import TrainedTarget
+    from h2h.reenact.offline import TrainedTarget
 
 PER_VIDEO = ("ingest", "crop", "landmarks", "fit", "nmfc", "eyes", "flow")
 SPEED_FRAMES = 150  # frames per video the speed benchmarks use
@@ -58,7 +58,7 @@ def _videos(params: dict[str, Any]) -> dict[str, Path]:
 
 
 def _bench_preprocessing(params: dict[str, Any], args: argparse.Namespace) -> None:
-    from h2h.bench import bench_preprocessing
+    from h2h.bench.suite import bench_preprocessing
 
     frames = args.frames or SPEED_FRAMES
     rows = bench_preprocessing(_videos(params), params, frames, args.repeats)
@@ -70,7 +70,7 @@ def _bench_preprocessing(params: dict[str, Any], args: argparse.Namespace) -> No
 
 
 def _bench_recovery(params: dict[str, Any], args: argparse.Namespace) -> None:
-    from h2h.bench import bench_recovery
+    from h2h.bench.suite import bench_recovery
 
     frames = args.frames or SPEED_FRAMES
     rows = bench_recovery(_videos(params), params, frames)
@@ -88,7 +88,7 @@ def _bench_recovery(params: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def _bench_training(params: dict[str, Any], args: argparse.Namespace) -> None:
-    from h2h.bench import bench_training
+    from h2h.bench.suite import bench_training
 
     row = bench_training(params, args.preset, args.steps)
     vgg = "with" if row["vgg_loss"] else "without"
@@ -106,8 +106,8 @@ def _bench_training(params: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def _bench_reenact(params: dict[str, Any], args: argparse.Namespace) -> None:
-    from h2h.bench import bench_reenact
-    from h2h.reenact import STEPS
+    from h2h.bench.suite import bench_reenact
+    from h2h.reenact.offline import STEPS
 
     frames = args.frames or SPEED_FRAMES
     figures = bench_reenact(params, frames, args.preset)
@@ -124,7 +124,7 @@ def _bench_reenact(params: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def _bench_apd(args: argparse.Namespace) -> None:
-    from h2h.bench_apd import bench_apd
+    from h2h.bench.apd import bench_apd
 
     target = args.target or _first_target(args.project)
     frames = args.frames or APD_FRAMES
@@ -153,7 +153,7 @@ def _first_target(project: Path) -> str:
 
 def add_videos(args: argparse.Namespace) -> None:
     """Register every video of a folder in params.yaml (e.g. a pretraining corpus)."""
-    from h2h.registry import register_videos
+    from h2h.core.registry import register_videos
 
     added = register_videos(args.params, args.folder, args.role, args.pattern)
     print(f"added {len(added)} videos with role {args.role} to {args.params}"
@@ -162,8 +162,8 @@ def add_videos(args: argparse.Namespace) -> None:
 
 def reenact(args: argparse.Namespace) -> None:
     """Reenact a trained target with a source video, or live from a camera or stream."""
-    from h2h.conditioning import SOURCE_MODES, check_mode
-    from h2h.reenact import default_device, load_trained_target
+    from h2h.reenact.conditioning import SOURCE_MODES, check_mode
+    from h2h.reenact.offline import default_device, load_trained_target
 
     check_mode(args.mode, SOURCE_MODES)
     if (args.source is None) == (args.live is None):
@@ -177,13 +177,13 @@ def reenact(args: argparse.Namespace) -> None:
 
 
 def _step_line(rates: dict[str, float]) -> str:
-    from h2h.reenact import STEPS
+    from h2h.reenact.offline import STEPS
 
     return " | ".join(f"{step} {rates[step]:.1f}" for step in STEPS if step in rates)
 
 
 def _reenact_offline(trained: TrainedTarget, args: argparse.Namespace, device: str) -> None:
-    from h2h.reenact import reenact_video
+    from h2h.reenact.offline import reenact_video
 
     report = reenact_video(args.source, trained, args.mode, args.out, mark=not args.no_mark,
                            side_by_side=args.side_by_side, max_frames=args.max_frames,
@@ -197,8 +197,8 @@ def _reenact_offline(trained: TrainedTarget, args: argparse.Namespace, device: s
 
 
 def _reenact_live(trained: TrainedTarget, args: argparse.Namespace, device: str) -> None:
-    from h2h.capture import LiveCapture
-    from h2h.live import reenact_live, stop_on_interrupt
+    from h2h.media.capture import LiveCapture
+    from h2h.reenact.live import reenact_live, stop_on_interrupt
 
     with LiveCapture(args.live) as capture, stop_on_interrupt(capture.stop):
         frames = islice(capture, args.max_frames) if args.max_frames > 0 else capture
@@ -218,7 +218,7 @@ def _reenact_live(trained: TrainedTarget, args: argparse.Namespace, device: str)
 
 def show_report(args: argparse.Namespace) -> None:
     """Print the evaluation tables (ablations per target, cross-person reenactments)."""
-    from h2h.report import report
+    from h2h.evaluation.report import report
 
     print(report(Path(args.data) / "evaluate"), end="")
 

@@ -5,17 +5,18 @@ import sys
 
 import numpy as np
 import pandas as pd
-from common import stage_arguments
 
-from h2h.errors import H2HError
-from h2h.eyes import eye_points
-from h2h.face_model import FaceModel
-from h2h.landmarks import read_landmarks
-from h2h.outputs import read_manifest
-from h2h.sheets import contact_sheet, sample_indices, save_png
-from h2h.stage import StageRun, run_stage
-from h2h.target import TargetPaths, condition_target, load_target, render_conditioning
-from h2h.video import write_video
+from h2h.core.errors import H2HError
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.face3d.face_model import FaceModel
+from h2h.media.sheets import contact_sheet, sample_indices, save_png
+from h2h.media.video import write_video
+from h2h.preprocess.eyes import eye_points
+from h2h.preprocess.landmarks import read_landmarks
+from h2h.reenact.target import TargetPaths, condition_target, load_target, render_conditioning
+
+from common import stage_arguments
 
 
 def main() -> int:

@@ -2,12 +2,12 @@
 
 import sys
 
-from common import stage_arguments
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.media.sheets import contact_sheet, save_png
+from h2h.preprocess.crop import CropParams, crop_video, split_ranges
 
-from h2h.crop import CropParams, crop_video, split_ranges
-from h2h.outputs import read_manifest
-from h2h.sheets import contact_sheet, save_png
-from h2h.stage import StageRun, run_stage
+from common import stage_arguments
 
 
 def main() -> int:

@@ -9,16 +9,17 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from common import stage_arguments
 
-from h2h.evaluation import conditioning_reference, evaluate, recover
-from h2h.face_model import FaceModel
-from h2h.fitting import FitSettings
-from h2h.label import mark_mask
-from h2h.landmarks import points_array, read_landmarks
-from h2h.outputs import read_manifest, write_json
-from h2h.stage import StageRun, run_stage
-from h2h.video import read_video
+from h2h.core.outputs import read_manifest, write_json
+from h2h.core.stage import StageRun, run_stage
+from h2h.evaluation.evaluate import conditioning_reference, evaluate, recover
+from h2h.face3d.face_model import FaceModel
+from h2h.face3d.fit import FitSettings
+from h2h.media.label import mark_mask
+from h2h.media.video import read_video
+from h2h.preprocess.landmarks import points_array, read_landmarks
+
+from common import stage_arguments
 
 
 def main() -> int:

@@ -4,13 +4,14 @@ eye and red pupil discs, on black; lossless."""
 import sys
 
 import numpy as np
-from common import stage_arguments
 
-from h2h.eyes import eye_points, render_eyes
-from h2h.landmarks import read_landmarks
-from h2h.outputs import read_manifest
-from h2h.stage import StageRun, run_stage
-from h2h.video import write_video
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.media.video import write_video
+from h2h.preprocess.eyes import eye_points, render_eyes
+from h2h.preprocess.landmarks import read_landmarks
+
+from common import stage_arguments
 
 
 def main() -> int:

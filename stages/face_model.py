@@ -2,13 +2,13 @@
 
 import sys
 
-from common import stage_arguments
+from h2h.core.stage import StageRun, run_stage
+from h2h.face3d.face_model import build_face_model
+from h2h.face3d.nmfc import NMFCRenderer
+from h2h.geometry.camera import frontal_camera, to_image_space
+from h2h.media.sheets import save_png
 
-from h2h.camera import frontal_camera, to_image_space
-from h2h.face_model import build_face_model
-from h2h.render import NMFCRenderer
-from h2h.sheets import save_png
-from h2h.stage import StageRun, run_stage
+from common import stage_arguments
 
 PREVIEW_SIZE = 256
 

@@ -8,12 +8,12 @@ so a run that is killed continues from its last checkpoint when the stage runs a
 import sys
 from pathlib import Path
 
-from common import stage_arguments
-
-from h2h.stage import StageRun, run_stage
+from h2h.core.stage import StageRun, run_stage
 from h2h.train.data import ClipPaths
 from h2h.train.job import CHECKPOINT_FILE, TrainingJob, run_training
 from h2h.train.settings import training_plan
+
+from common import stage_arguments
 
 
 def main() -> int:

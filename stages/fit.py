@@ -4,17 +4,18 @@
 import sys
 
 import numpy as np
-from common import stage_arguments
 
-from h2h.face_model import FaceModel
-from h2h.facemesh import detect_face_mesh
-from h2h.fit_table import cameras_of, expressions_of, identities_of
-from h2h.fitting import FitSettings, check_coverage, fit_video
-from h2h.outputs import read_manifest
-from h2h.previews import draw_landmarks, landmarks_68
-from h2h.sheets import contact_sheet, sample_indices, save_png
-from h2h.stage import StageRun, run_stage
-from h2h.video import read_video
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.face3d.face_model import FaceModel
+from h2h.face3d.facemesh import detect_face_mesh
+from h2h.face3d.fit import FitSettings, check_coverage, fit_video
+from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of
+from h2h.face3d.preview import draw_landmarks, landmarks_68
+from h2h.media.sheets import contact_sheet, sample_indices, save_png
+from h2h.media.video import read_video
+
+from common import stage_arguments
 
 
 def main() -> int:

@@ -4,12 +4,13 @@
 import sys
 
 import numpy as np
-from common import stage_arguments
 
-from h2h.flow import clip_flows, save_flows
-from h2h.outputs import read_manifest
-from h2h.stage import StageRun, run_stage
-from h2h.video import read_video
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.media.video import read_video
+from h2h.preprocess.flow import clip_flows, save_flows
+
+from common import stage_arguments
 
 
 def main() -> int:

@@ -5,12 +5,13 @@ import sys
 
 import numpy as np
 import pandas as pd
-from common import stage_arguments
 
-from h2h.fit_table import identities_of
-from h2h.identity import average_identity
-from h2h.outputs import read_manifest
-from h2h.stage import StageRun, run_stage
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.face3d.fit_table import identities_of
+from h2h.face3d.identity import average_identity
+
+from common import stage_arguments
 
 
 def main() -> int:

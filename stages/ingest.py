@@ -2,10 +2,10 @@
 
 import sys
 
-from common import stage_arguments
+from h2h.core.stage import StageRun, run_stage
+from h2h.preprocess.ingest import IngestParams, validate_video
 
-from h2h.ingest import IngestParams, validate_video
-from h2h.stage import StageRun, run_stage
+from common import stage_arguments
 
 
 def main() -> int:

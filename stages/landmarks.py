@@ -2,13 +2,13 @@
 
 import sys
 
-from common import stage_arguments
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.media.sheets import GREEN, RED, contact_sheet, draw_points, sample_indices, save_png
+from h2h.media.video import read_video
+from h2h.preprocess.landmarks import LandmarksParams, to_table, track_landmarks
 
-from h2h.landmarks import LandmarksParams, to_table, track_landmarks
-from h2h.outputs import read_manifest
-from h2h.sheets import GREEN, RED, contact_sheet, draw_points, sample_indices, save_png
-from h2h.stage import StageRun, run_stage
-from h2h.video import read_video
+from common import stage_arguments
 
 
 def main() -> int:

@@ -5,13 +5,14 @@ import sys
 
 import numpy as np
 import pandas as pd
-from common import stage_arguments
 
-from h2h.face_model import FaceModel
-from h2h.outputs import read_manifest
-from h2h.render import NMFCRenderer, face_mask
-from h2h.stage import StageRun, run_stage
-from h2h.video import VideoWriter
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.face3d.face_model import FaceModel
+from h2h.face3d.nmfc import NMFCRenderer, face_mask
+from h2h.media.video import VideoWriter
+
+from common import stage_arguments
 
 
 def main() -> int:

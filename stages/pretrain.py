@@ -9,13 +9,13 @@ so corpora of hundreds of videos fit, and a killed run continues from its last c
 import sys
 from pathlib import Path
 
-from common import stage_arguments
-
-from h2h.errors import H2HError
-from h2h.stage import StageRun, run_stage
+from h2h.core.errors import H2HError
+from h2h.core.stage import StageRun, run_stage
 from h2h.train.data import ClipPaths
 from h2h.train.job import TrainingJob, run_training
 from h2h.train.settings import training_plan
+
+from common import stage_arguments
 
 
 def main() -> int:

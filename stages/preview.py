@@ -4,15 +4,16 @@ side-by-side video (frame | NMFC | eyes | mesh overlay) and a contact sheet of o
 import sys
 
 import pandas as pd
-from common import stage_arguments
 
-from h2h.face_model import FaceModel
-from h2h.fit_table import cameras_of, expressions_of, identities_of
-from h2h.outputs import read_manifest
-from h2h.previews import landmarks_68, mesh_overlay, side_by_side
-from h2h.sheets import contact_sheet, sample_indices, save_png
-from h2h.stage import StageRun, run_stage
-from h2h.video import read_video, write_video
+from h2h.core.outputs import read_manifest
+from h2h.core.stage import StageRun, run_stage
+from h2h.face3d.face_model import FaceModel
+from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of
+from h2h.face3d.preview import landmarks_68, mesh_overlay, side_by_side
+from h2h.media.sheets import contact_sheet, sample_indices, save_png
+from h2h.media.video import read_video, write_video
+
+from common import stage_arguments
 
 
 def main() -> int:

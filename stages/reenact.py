@@ -5,17 +5,18 @@ copy of the result for the metrics."""
 
 import sys
 
-from common import stage_arguments
 from threadpoolctl import threadpool_limits
 
-from h2h.label import synthetic_metadata
-from h2h.outputs import read_manifest
-from h2h.progress import progress
-from h2h.reenact import ReenactOutput, Synthesiser, default_device
-from h2h.sheets import contact_sheet, sample_indices, save_png
-from h2h.stage import StageRun, run_stage
-from h2h.train import load_generator
-from h2h.video import iter_frames
+from h2h.core.outputs import read_manifest
+from h2h.core.progress import progress
+from h2h.core.stage import StageRun, run_stage
+from h2h.media.label import synthetic_metadata
+from h2h.media.sheets import contact_sheet, sample_indices, save_png
+from h2h.media.video import iter_frames
+from h2h.reenact.offline import ReenactOutput, Synthesiser, default_device
+from h2h.train.checkpoint import load_generator
+
+from common import stage_arguments
 
 
 def main() -> int:

@@ -3,10 +3,10 @@ cross-person reenactments), best values marked."""
 
 import sys
 
-from common import stage_arguments
+from h2h.core.stage import StageRun, run_stage
+from h2h.evaluation.report import report
 
-from h2h.report import report
-from h2h.stage import StageRun, run_stage
+from common import stage_arguments
 
 
 def main() -> int:

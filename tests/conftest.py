@@ -21,10 +21,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from h2h.face_model import FaceModel, build_face_model
-from h2h.facemesh import detect_face_mesh
-from h2h.fitting import fit_video
-from h2h.video import read_video
+from h2h.face3d.face_model import FaceModel, build_face_model
+from h2h.face3d.facemesh import detect_face_mesh
+from h2h.face3d.fit import fit_video
+from h2h.media.video import read_video
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("H2H_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
@@ -151,10 +151,10 @@ def trained_project(tmp_path_factory, face_model) -> Path:
     what reenactment reads, without running DVC or training."""
     import torch
 
-    from h2h.bench import prepare_target
-    from h2h.nn import ModelConfig, build_generator
-    from h2h.reenact import generator_path
-    from h2h.train import save_generator
+    from h2h.bench.suite import prepare_target
+    from h2h.nn.config import ModelConfig, build_generator
+    from h2h.reenact.offline import generator_path
+    from h2h.train.checkpoint import save_generator
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
@@ -176,15 +176,15 @@ def stage_outputs(tmp_path_factory, face_model):
     stages' library calls."""
     import cv2
 
-    from h2h.crop import split_ranges
-    from h2h.eyes import eye_points, render_eyes
-    from h2h.flow import clip_flows, save_flows
-    from h2h.identity import average_identity
-    from h2h.landmarks import LandmarksParams, to_table, track_landmarks
-    from h2h.outputs import write_manifest
-    from h2h.render import NMFCRenderer
-    from h2h.train import ClipPaths
-    from h2h.video import write_video
+    from h2h.core.outputs import write_manifest
+    from h2h.face3d.identity import average_identity
+    from h2h.face3d.nmfc import NMFCRenderer
+    from h2h.media.video import write_video
+    from h2h.preprocess.crop import split_ranges
+    from h2h.preprocess.eyes import eye_points, render_eyes
+    from h2h.preprocess.flow import clip_flows, save_flows
+    from h2h.preprocess.landmarks import LandmarksParams, to_table, track_landmarks
+    from h2h.train.data import ClipPaths
 
     flow_size = 128  # the flow stage works below the crop size
     paths = ClipPaths.under(tmp_path_factory.mktemp("project") / "data", "obama")

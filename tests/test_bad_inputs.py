@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from h2h.video import write_video
+from h2h.media.video import write_video
 from tests.conftest import create_project, run
 
 pytestmark = pytest.mark.slow

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from h2h.baselines import mean_baseline, mean_frame, nearest_frames, nearest_neighbour_baseline
-from h2h.metrics.pixels import apd
+from h2h.evaluation.baselines import (
+    mean_baseline,
+    mean_frame,
+    nearest_frames,
+    nearest_neighbour_baseline,
+)
+from h2h.evaluation.metrics.pixels import apd
 
 
 def test_the_mean_baseline_of_a_constant_video_is_exact():

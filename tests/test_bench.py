@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import yaml
 
-from h2h.bench import training_config
-from h2h.bench_apd import bench_apd
+from h2h.bench.apd import bench_apd
+from h2h.bench.suite import training_config
 from h2h.cli import main
-from h2h.errors import H2HError
-from h2h.metrics.pixels import apd
-from h2h.train import ClipPaths, load_clip
-from h2h.video import read_video
+from h2h.core.errors import H2HError
+from h2h.evaluation.metrics.pixels import apd
+from h2h.media.video import read_video
+from h2h.train.data import ClipPaths, load_clip
 from tests.conftest import CANONICAL_OBJ, ICT_NPZ, ROOT, VIDEOS
 from tests.train_helpers import one_thread
 

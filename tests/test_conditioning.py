@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from h2h.camera import project
-from h2h.conditioning import MODES, OnlineConditioner, condition
-from h2h.errors import H2HError
-from h2h.fit_table import cameras_of, expressions_of, identities_of
-from h2h.identity import average_identity
-from h2h.previews import landmarks_68
+from h2h.core.errors import H2HError
+from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of
+from h2h.face3d.identity import average_identity
+from h2h.face3d.preview import landmarks_68
+from h2h.geometry.camera import project
+from h2h.reenact.conditioning import MODES, OnlineConditioner, condition
 
 
 def _eyes(model, fit):

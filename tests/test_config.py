@@ -1,8 +1,8 @@
 import pytest
 import yaml
 
-from h2h.config import load_params
-from h2h.errors import H2HError
+from h2h.core.config import load_params
+from h2h.core.errors import H2HError
 from tests.conftest import ROOT
 
 

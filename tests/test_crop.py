@@ -3,11 +3,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from h2h.crop import (CropParams, crop_video, detect_sampled, find_crop_box, fixed_box,
-                      head_motion, smooth_track, split_ranges)
-from h2h.detect import make_detector
-from h2h.errors import H2HError
-from h2h.video import iter_frames, probe, read_video
+from h2h.core.errors import H2HError
+from h2h.media.video import iter_frames, probe, read_video
+from h2h.preprocess.crop import (
+    CropParams,
+    crop_video,
+    detect_sampled,
+    find_crop_box,
+    fixed_box,
+    head_motion,
+    smooth_track,
+    split_ranges,
+)
+from h2h.preprocess.detect import make_detector
 from tests.conftest import ROOT
 
 PARAMS = CropParams(**yaml.safe_load((ROOT / "params.yaml").read_text())["crop"])

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from h2h.evaluation import Reference, evaluate, mouth_boxes, recover
-from h2h.fit_table import expressions_of, identities_of
-from h2h.fitting import FitSettings
-from h2h.video import read_video
+from h2h.evaluation.evaluate import Reference, evaluate, mouth_boxes, recover
+from h2h.face3d.fit import FitSettings
+from h2h.face3d.fit_table import expressions_of, identities_of
+from h2h.media.video import read_video
 from tests.conftest import VIDEOS
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from h2h.eyes import EYE_POINTS, draw_eyes, eye_points, pupil_radius, render_eyes
+from h2h.preprocess.eyes import EYE_POINTS, draw_eyes, eye_points, pupil_radius, render_eyes
 
 RIGHT = np.array([[60, 100], [70, 94], [82, 94], [92, 100], [82, 106], [70, 106]], float)
 LEFT = RIGHT + [100, 0]

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from h2h.core.errors import H2HError
+from h2h.face3d.face_model import FaceModel, load_ict, read_obj_vertices
 from tests.conftest import CANONICAL_OBJ, ICT_NPZ
-from h2h.errors import H2HError
-from h2h.face_model import FaceModel, load_ict, read_obj_vertices
 
 # Face Mesh indices of the lower lip (outer and inner contour, corners excluded), the upper
 # lip, and the upper / lower eyelids of the subject's right (33..133) and left (362..263) eyes.

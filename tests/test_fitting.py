@@ -7,16 +7,25 @@ import pandas as pd
 import pytest
 from scipy.optimize import lsq_linear
 
-from h2h.boxqp import solve_box_qp
-from h2h.camera import project, to_image_space
-from h2h.errors import H2HError
-from h2h.fit_table import (
-    cameras_of, expressions_of, fill_short_gaps, identities_of, make_table, parameter_columns,
+from h2h.core.errors import H2HError
+from h2h.face3d.fit import FitSettings, FrameFitter, fit_video
+from h2h.face3d.fit_table import (
+    cameras_of,
+    expressions_of,
+    fill_short_gaps,
+    identities_of,
+    make_table,
+    parameter_columns,
 )
-from h2h.fitting import FitSettings, FrameFitter, fit_video
-from h2h.identity import average_identity, robust_mean
-from h2h.rotations import (
-    euler_to_matrix, euler_to_rotvec, matrix_to_euler, rotation_angle_deg, rotvec_to_euler,
+from h2h.face3d.identity import average_identity, robust_mean
+from h2h.geometry.boxqp import solve_box_qp
+from h2h.geometry.camera import project, to_image_space
+from h2h.geometry.rotations import (
+    euler_to_matrix,
+    euler_to_rotvec,
+    matrix_to_euler,
+    rotation_angle_deg,
+    rotvec_to_euler,
     rotvec_to_matrix,
 )
 
@@ -220,7 +229,7 @@ def test_real_video_fit(face_model, clips):
 
 
 def test_euler_angles_of_missing_fits_are_nan():
-    from h2h.rotations import rotvec_to_euler
+    from h2h.geometry.rotations import rotvec_to_euler
 
     angles = rotvec_to_euler(np.array([[0.0, 0.0, 0.0], [np.nan, 0.0, 0.0]]))
     assert np.allclose(angles[0], 0) and np.isnan(angles[1]).all()

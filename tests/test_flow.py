@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from h2h.errors import H2HError
-from h2h.flow import clip_flows, compute_flow, load_flows, save_flows, warp
+from h2h.core.errors import H2HError
+from h2h.preprocess.flow import clip_flows, compute_flow, load_flows, save_flows, warp
 
 SIZE = 128
 MARGIN = 24  # texture border around each crop, larger than any shift used here

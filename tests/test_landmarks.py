@@ -2,10 +2,10 @@ import cv2
 import numpy as np
 import pytest
 
-from h2h.gaps import fill_short_gaps, missing_runs
-from h2h.landmarks import (EYES, LandmarksParams, points_array, to_table, track_landmarks)
-from h2h.pupil import pupil_centre
-from h2h.video import read_video
+from h2h.core.gaps import fill_short_gaps, missing_runs
+from h2h.media.video import read_video
+from h2h.preprocess.landmarks import EYES, LandmarksParams, points_array, to_table, track_landmarks
+from h2h.preprocess.pupil import pupil_centre
 
 EYE = np.array([[20, 30], [30, 24], [42, 23], [52, 30], [42, 36], [30, 37]], float)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from h2h.errors import H2HError
-from h2h.metrics.distributions import (
+from h2h.core.errors import H2HError
+from h2h.evaluation.metrics.distributions import (
     frechet_distance,
     frechet_distance_from_stats,
     median_bandwidth,

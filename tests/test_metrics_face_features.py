@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from h2h.metrics.face_features import FaceEmbeddings, dlib_face_metrics, face_embeddings
+from h2h.evaluation.metrics.face_features import FaceEmbeddings, dlib_face_metrics, face_embeddings
 
 SHARED_DATA = Path(
     os.environ.get(

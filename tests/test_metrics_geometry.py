@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from h2h.metrics.geometry import EYE_POINTS, aed, angle_difference, ard, aeld, dai
+from h2h.evaluation.metrics.geometry import EYE_POINTS, aed, aeld, angle_difference, ard, dai
 
 
 @pytest.fixture

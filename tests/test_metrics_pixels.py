@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from h2h.metrics.per_frame import PerFrame, frame_mean, per_frame_table
-from h2h.metrics.pixels import apd, mapd, mouth_apd
+from h2h.evaluation.metrics.per_frame import PerFrame, frame_mean, per_frame_table
+from h2h.evaluation.metrics.pixels import apd, mapd, mouth_apd
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from h2h.metrics.table import markdown_table
+from h2h.evaluation.metrics.table import markdown_table
 
 RESULTS = {
     "w/o feat": {"apd": 17.62, "aed": 0.627, "fid": 0.0698, "mmd2": 13.23e-5},

@@ -12,11 +12,18 @@ import numpy as np
 import pytest
 import torch
 
-from h2h.errors import H2HError
-from h2h.flow import clip_flows
-from h2h.metrics.distributions import frechet_distance
-from h2h.metrics.fvd import I3D_FILENAME, fvd, i3d_features, load_i3d, preprocess_clips, video_clips
-from h2h.metrics.temporal import relative_warping_error, warping_error
+from h2h.core.errors import H2HError
+from h2h.evaluation.metrics.distributions import frechet_distance
+from h2h.evaluation.metrics.fvd import (
+    I3D_FILENAME,
+    fvd,
+    i3d_features,
+    load_i3d,
+    preprocess_clips,
+    video_clips,
+)
+from h2h.evaluation.metrics.temporal import relative_warping_error, warping_error
+from h2h.preprocess.flow import clip_flows
 
 SIZE = 96
 

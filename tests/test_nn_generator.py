@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from h2h.nn import Generator, count_parameters, render_sequence
+from h2h.nn.config import count_parameters
+from h2h.nn.generator import Generator, render_sequence
 
 
 def tiny(**kwargs) -> Generator:

@@ -5,22 +5,19 @@ import dataclasses
 import pytest
 import torch
 
-from h2h.errors import H2HError
-from h2h.nn import (
-    Ablation,
+from h2h.core.errors import H2HError
+from h2h.nn.config import Ablation, ModelConfig, build_models
+from h2h.nn.generator import render_sequence
+from h2h.nn.losses import (
     GANObjective,
     LossConfig,
-    ModelConfig,
-    VGG19Features,
-    VGGLoss,
     Window,
-    build_models,
     build_objective,
     feature_matching_loss,
     lsgan_discriminator_loss,
     lsgan_generator_loss,
-    render_sequence,
 )
+from h2h.nn.vgg import VGG19Features, VGGLoss
 from tests.train_helpers import TINY
 
 FULL_G = {"adv_image", "adv_mouth", "adv_dynamics", "feat_image", "feat_dynamics", "vgg", "total"}

@@ -5,17 +5,8 @@ import dataclasses
 import pytest
 import torch
 
-from h2h.nn import (
-    CPU,
-    PAPER,
-    PRESETS,
-    Ablation,
-    DynamicsDiscriminator,
-    ModelConfig,
-    MultiscaleDiscriminator,
-    build_models,
-    count_parameters,
-)
+from h2h.nn.config import CPU, PAPER, PRESETS, Ablation, ModelConfig, build_models, count_parameters
+from h2h.nn.discriminator import DynamicsDiscriminator, MultiscaleDiscriminator
 
 TINY = ModelConfig(resolution=64, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
 

@@ -4,13 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from h2h.nn import (
-    crop_regions,
+from h2h.nn.regions import crop_regions, make_conditions, mouth_centres, mouth_crop_size
+from h2h.nn.temporal import (
     dynamics_inputs,
-    make_conditions,
     min_sequence_length,
-    mouth_centres,
-    mouth_crop_size,
     temporal_strides,
     temporal_window_indices,
 )

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from h2h.errors import H2HError
-from h2h.nn import VGG19Features, VGGLoss, load_vgg19_features
+from h2h.core.errors import H2HError
+from h2h.nn.vgg import VGG19Features, VGGLoss, load_vgg19_features
 
 # torchvision.models.vgg19().features: conv layer index -> (out, in) channels.
 TORCHVISION_CONVS = {

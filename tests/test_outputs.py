@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from h2h.errors import H2HError
-from h2h.outputs import atomic_directory, read_manifest, save_npz, write_manifest
+from h2h.core.errors import H2HError
+from h2h.core.outputs import atomic_directory, read_manifest, save_npz, write_manifest
 
 
 def test_a_failed_block_leaves_the_previous_output(tmp_path):
@@ -45,7 +45,7 @@ def test_npz_bytes_depend_only_on_the_arrays(tmp_path):
 
 
 def test_json_takes_numpy_scalars_and_arrays(tmp_path):
-    from h2h.outputs import write_json
+    from h2h.core.outputs import write_json
 
     write_json(tmp_path / "x.json", {"a": np.float32(1.5), "b": np.arange(3), "c": np.int64(2)})
     assert json.loads((tmp_path / "x.json").read_text()) == {"a": 1.5, "b": [0, 1, 2], "c": 2}

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
-from h2h.face_model import FaceModel
-from h2h.label import is_labelled_synthetic
-from h2h.video import probe, read_video
+from h2h.face3d.face_model import FaceModel
+from h2h.media.label import is_labelled_synthetic
+from h2h.media.video import probe, read_video
 from tests.conftest import create_project, run
 from tests.test_pipeline_dvc import SMALL, stages_run
 

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from tests.conftest import run
-from tests.test_pipeline_full import RECOVERY
 from tests.test_pipeline_dvc import SMALL, TWO_VIDEOS
+from tests.test_pipeline_full import RECOVERY
 
 STAGES = RECOVERY[2:]
 

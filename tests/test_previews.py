@@ -1,11 +1,11 @@
 import cv2
 import numpy as np
 
-from h2h.fit_table import cameras_of, expressions_of, identities_of
-from h2h.identity import average_identity
-from h2h.previews import landmarks_68, mesh_overlay, side_by_side
-from h2h.sheets import contact_sheet, save_png
-from h2h.render import NMFCRenderer
+from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of
+from h2h.face3d.identity import average_identity
+from h2h.face3d.nmfc import NMFCRenderer
+from h2h.face3d.preview import landmarks_68, mesh_overlay, side_by_side
+from h2h.media.sheets import contact_sheet, save_png
 
 
 def test_overlay_sheet_and_side_by_side(face_model, clips, tmp_path):

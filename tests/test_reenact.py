@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from h2h.bench import bench_reenact
+from h2h.bench.suite import bench_reenact
 from h2h.cli import main
-from h2h.conditioning import condition
-from h2h.label import add_visible_mark, is_labelled_synthetic
-from h2h.reenact import STEPS
-from h2h.target import TargetPaths, condition_target, load_target
-from h2h.video import probe, read_video, write_video
+from h2h.media.label import add_visible_mark, is_labelled_synthetic
+from h2h.media.video import probe, read_video, write_video
+from h2h.reenact.conditioning import condition
+from h2h.reenact.offline import STEPS
+from h2h.reenact.target import TargetPaths, condition_target, load_target
 from tests.conftest import CANONICAL_OBJ, ICT_NPZ, ROOT, VIDEOS
 
 pytestmark = pytest.mark.slow

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import yaml
 
-from h2h.capture import LiveCapture
-from h2h.crop import BoxTracker, CropParams, detect_sampled, find_crop_box
-from h2h.detect import make_detector
-from h2h.errors import H2HError
-from h2h.label import is_labelled_synthetic
-from h2h.video import ffmpeg_exe, probe, read_video
+from h2h.core.errors import H2HError
+from h2h.media.capture import LiveCapture
+from h2h.media.label import is_labelled_synthetic
+from h2h.media.video import ffmpeg_exe, probe, read_video
+from h2h.preprocess.crop import BoxTracker, CropParams, detect_sampled, find_crop_box
+from h2h.preprocess.detect import make_detector
 from tests.conftest import ROOT, VIDEOS, tool_env
 
 pytestmark = pytest.mark.slow

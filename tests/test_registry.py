@@ -1,7 +1,7 @@
 import yaml
 
 from h2h.cli import main
-from h2h.registry import video_id
+from h2h.core.registry import video_id
 from tests.conftest import ROOT
 
 

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 from scipy.ndimage import binary_fill_holes
 
-from h2h.camera import project
-from h2h.fit_table import cameras_of, expressions_of
-from h2h.identity import average_identity
-from h2h.render import NMFCRenderer, face_mask
+from h2h.face3d.fit_table import cameras_of, expressions_of
+from h2h.face3d.identity import average_identity
+from h2h.face3d.nmfc import NMFCRenderer, face_mask
+from h2h.geometry.camera import project
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
 import numpy as np
 import torch
 
-from h2h.label import add_visible_mark, is_labelled_synthetic, mark_mask, synthetic_metadata
+from h2h.media.label import add_visible_mark, is_labelled_synthetic, mark_mask, synthetic_metadata
+from h2h.media.video import write_video
 from h2h.nn.generator import Generator, render_sequence
-from h2h.streaming import StreamingGenerator
+from h2h.reenact.streaming import StreamingGenerator
 from h2h.train.data import channels_first, to_model_range
 from h2h.train.visuals import hwc
-from h2h.video import write_video
 
 
 def test_streaming_renders_what_render_sequence_renders():

@@ -15,8 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from h2h.nn import render_sequence
-from h2h.train import load_checkpoint, load_generator, to_model_range, train
+from h2h.nn.generator import render_sequence
+from h2h.train.checkpoint import load_checkpoint, load_generator
+from h2h.train.data import to_model_range
+from h2h.train.loop import train
 from tests.train_helpers import NO_VGG, QUICK, TINY, dataset, read_losses
 
 __all__ = ["dataset"]

@@ -20,9 +20,13 @@ from typing import Any
 import pytest
 import torch
 
-from h2h.errors import H2HError
-from h2h.train import TrainConfig, WindowDataset, launch, load_checkpoint, open_clip, save_clip
-from h2h.train import synthetic_clip, train
+from h2h.core.errors import H2HError
+from h2h.train.checkpoint import load_checkpoint
+from h2h.train.config import TrainConfig
+from h2h.train.data import WindowDataset, open_clip, save_clip
+from h2h.train.distributed import launch
+from h2h.train.loop import train
+from h2h.train.synthetic import synthetic_clip
 from tests.train_helpers import NO_VGG, TINY, one_thread, read_losses
 
 __all__ = ["one_thread"]

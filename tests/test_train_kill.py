@@ -10,13 +10,18 @@ import sys
 import time
 from pathlib import Path
 
-from h2h.train import latest_checkpoint, load_checkpoint, save_clip, synthetic_clip
+from h2h.train.checkpoint import latest_checkpoint, load_checkpoint
+from h2h.train.data import save_clip
+from h2h.train.synthetic import synthetic_clip
 from tests.conftest import ROOT
 
 TRAIN = """
 import sys, torch
-from h2h.nn import LossConfig, ModelConfig
-from h2h.train import TrainConfig, WindowDataset, open_clip, train
+from h2h.nn.config import ModelConfig
+from h2h.nn.losses import LossConfig
+from h2h.train.config import TrainConfig
+from h2h.train.data import WindowDataset, open_clip
+from h2h.train.loop import train
 torch.set_num_threads(1)
 config = ModelConfig(resolution=32, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
 result = train(config, WindowDataset([open_clip(sys.argv[1])], config), sys.argv[2],

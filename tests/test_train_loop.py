@@ -11,20 +11,22 @@ import numpy as np
 import pytest
 import torch
 
-from h2h.errors import H2HError
-from h2h.nn import Ablation, LossConfig, VGG19Features, build_models, render_sequence
-from h2h.train import (
-    TrainConfig,
-    WindowDataset,
-    benchmark,
+from h2h.bench.training import benchmark
+from h2h.core.errors import H2HError
+from h2h.nn.config import Ablation, build_models
+from h2h.nn.generator import render_sequence
+from h2h.nn.losses import LossConfig
+from h2h.nn.vgg import VGG19Features
+from h2h.train.checkpoint import (
     latest_checkpoint,
+    list_checkpoints,
     load_checkpoint,
     load_generator,
-    synthetic_clip,
-    to_model_range,
-    train,
 )
-from h2h.train.checkpoint import list_checkpoints
+from h2h.train.config import TrainConfig
+from h2h.train.data import WindowDataset, to_model_range
+from h2h.train.loop import train
+from h2h.train.synthetic import synthetic_clip
 from tests.train_helpers import (
     NO_VGG,
     QUICK,

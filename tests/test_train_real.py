@@ -8,19 +8,17 @@ import cv2
 import numpy as np
 import torch
 
-from h2h.flow import warp
-from h2h.landmarks import points_array
-from h2h.nn import LossConfig, ModelConfig, build_models, mouth_centres
-from h2h.train import (
-    TrainConfig,
-    WindowDataset,
-    load_clip,
-    load_clips,
-    load_generator,
-    render_clip,
-    train,
-)
-from h2h.video import read_video
+from h2h.media.video import read_video
+from h2h.nn.config import ModelConfig, build_models
+from h2h.nn.losses import LossConfig
+from h2h.nn.regions import mouth_centres
+from h2h.preprocess.flow import warp
+from h2h.preprocess.landmarks import points_array
+from h2h.train.checkpoint import load_generator
+from h2h.train.config import TrainConfig
+from h2h.train.data import WindowDataset, load_clip, load_clips
+from h2h.train.loop import train
+from h2h.train.visuals import render_clip
 from tests.train_helpers import one_thread
 
 __all__ = ["one_thread"]

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from h2h.tracking import MlflowTracker
-from h2h.train import TrainConfig, WindowDataset, synthetic_clip, train
+from h2h.core.tracking import MlflowTracker
+from h2h.train.config import TrainConfig
+from h2h.train.data import WindowDataset
+from h2h.train.loop import train
+from h2h.train.synthetic import synthetic_clip
 from tests.train_helpers import NO_VGG, TINY, one_thread
 
 __all__ = ["one_thread"]
@@ -51,7 +54,7 @@ def test_resumed_training_continues_its_mlflow_run(tmp_path, monkeypatch):
 
 
 def test_a_run_missing_from_the_store_is_replaced(tmp_path):
-    from h2h.tracking import MlflowTracker
+    from h2h.core.tracking import MlflowTracker
 
     tracker = MlflowTracker("finetune", "gone", root=tmp_path)
     run_id = tracker.start("0123456789abcdef0123456789abcdef")

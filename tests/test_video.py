@@ -2,8 +2,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from h2h.errors import H2HError
-from h2h.video import VideoWriter, iter_frames, probe, read_metadata, read_video, write_video
+from h2h.core.errors import H2HError
+from h2h.media.video import VideoWriter, iter_frames, probe, read_metadata, read_video, write_video
 
 
 def random_frames(n, height, width, seed=0):

@@ -11,8 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from h2h.nn import LossConfig, ModelConfig
-from h2h.train import TrainConfig, WindowDataset, synthetic_clip
+from h2h.nn.config import ModelConfig
+from h2h.nn.losses import LossConfig
+from h2h.train.config import TrainConfig
+from h2h.train.data import WindowDataset
+from h2h.train.synthetic import synthetic_clip
 
 #: 32 px, ngf 8, two temporal scales: 5-frame windows.
 TINY = ModelConfig(resolution=32, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)

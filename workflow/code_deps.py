@@ -18,9 +18,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 # Plumbing every stage uses that does not change what a stage computes (parameter loading, MLflow
-# logging, errors, progress bars). h2h/outputs.py is not plumbing: it writes manifests.
-PLUMBING = {"h2h/__init__.py", "h2h/stage.py", "h2h/config.py", "h2h/errors.py",
-            "h2h/progress.py", "h2h/tracking.py"}
+# logging, errors, progress bars). h2h/core/outputs.py is not plumbing: it writes manifests.
+PLUMBING = {"h2h/__init__.py", "h2h/core/stage.py", "h2h/core/config.py", "h2h/core/errors.py",
+            "h2h/core/progress.py", "h2h/core/tracking.py"}
 CODE = ("h2h/", "stages/")
 
 
@@ -43,8 +43,16 @@ def h2h_imports(path: Path, root: Path = ROOT):
                         if a.name.split(".")[0] == "h2h")
 
 
+def is_docstring_only(path: Path) -> bool:
+    """A package ``__init__`` that holds a docstring and nothing else runs no code."""
+    body = ast.parse(path.read_text()).body
+    return all(isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+               for node in body)
+
+
 def code_dependencies(script: str, root: Path = ROOT) -> list[str]:
-    """The stage script and every h2h module it imports, directly or not, minus plumbing."""
+    """The stage script and every h2h module it imports, directly or not, minus plumbing and
+    docstring-only package ``__init__`` files."""
     seen, todo = {script}, [Path(script)]
     while todo:
         for module in h2h_imports(todo.pop(), root):
@@ -53,7 +61,9 @@ def code_dependencies(script: str, root: Path = ROOT) -> list[str]:
                 if name not in seen and (root / name).exists():
                     seen.add(name)
                     todo.append(Path(name))
-    return [script] + sorted(seen - PLUMBING - {script})
+    thin = {name for name in seen
+            if name.endswith("__init__.py") and is_docstring_only(root / name)}
+    return [script] + sorted(seen - PLUMBING - thin - {script})
 
 
 def stage_bodies(root: Path = ROOT) -> dict[str, dict]:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from h2h.errors import H2HError
+from h2h.core.errors import H2HError
 
 #: torchvision's configuration "E" (VGG19): output channels of each conv, "M" for max pooling.
 _CONFIG: list[int | str] = [64, 64, "M", 128, 128, "M", *[256] * 4, "M", *([512] * 4 + ["M"]) * 2]

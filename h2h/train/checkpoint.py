@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from h2h.errors import H2HError
-from h2h.nn import Generator, ModelConfig, build_generator
+from h2h.core.errors import H2HError
+from h2h.nn.config import ModelConfig, build_generator
+from h2h.nn.generator import Generator
 from h2h.train.config import model_config_from_dict, model_config_to_dict
 
 CHECKPOINT_FORMAT = 1

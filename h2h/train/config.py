@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from h2h.errors import H2HError
-from h2h.nn import Ablation, LossConfig, ModelConfig
+from h2h.core.errors import H2HError
+from h2h.nn.config import Ablation, ModelConfig
+from h2h.nn.losses import LossConfig
 
 #: Mixed precision modes; they apply on CUDA only (CPU runs are always float32).
 AMP_MODES = ("none", "bf16", "fp16")

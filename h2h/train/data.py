@@ -9,7 +9,7 @@ three strides, a quarter of that at 128x128. One target video fits in memory. A 
 clip once into .npy files and memory-maps them: a window reads only its own frames, the OS page
 cache keeps what fits, and DataLoader workers share the mapping instead of copying the data.
 
-Window convention (the same as :func:`h2h.nn.render_sequence`): a window of T frames starting at
+Window convention (the same as :func:`h2h.nn.generator.render_sequence`): a window of T frames starting at
 frame s comes with the ``window - 1`` condition frames before s that G's first output needs; at
 the start of a clip, where there are none, the first frame is repeated. G's previously generated
 frames start as zeros at every window, as at the start of a video.
@@ -29,13 +29,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from h2h.errors import H2HError
-from h2h.flow import load_flows
-from h2h.landmarks import points_array, read_landmarks
-from h2h.nn import ModelConfig, min_sequence_length, mouth_centres
-from h2h.outputs import atomic_directory, read_manifest, write_json
-from h2h.progress import progress
-from h2h.video import iter_frames
+from h2h.core.errors import H2HError
+from h2h.core.outputs import atomic_directory, read_manifest, write_json
+from h2h.core.progress import progress
+from h2h.media.video import iter_frames
+from h2h.nn.config import ModelConfig
+from h2h.nn.regions import mouth_centres
+from h2h.nn.temporal import min_sequence_length
+from h2h.preprocess.flow import load_flows
+from h2h.preprocess.landmarks import points_array, read_landmarks
 
 #: Strides of the flows the flow stage writes (D_D's temporal scales 1, 2, 4).
 FLOW_STRIDES = (1, 2, 4)

@@ -19,7 +19,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from h2h.errors import H2HError
+from h2h.core.errors import H2HError
 
 
 @dataclass(frozen=True)

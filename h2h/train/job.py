@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from h2h.tracking import MlflowTracker
+from h2h.core.tracking import MlflowTracker
 from h2h.train.checkpoint import latest_checkpoint
 from h2h.train.data import ClipPaths, WindowDataset, load_clips
 from h2h.train.distributed import launch

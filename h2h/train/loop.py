@@ -43,21 +43,12 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from h2h.errors import H2HError
-from h2h.nn import (
-    Ablation,
-    GANObjective,
-    LossConfig,
-    ModelConfig,
-    Models,
-    VGG19Features,
-    VGGLoss,
-    Window,
-    build_models,
-    load_vgg19_features,
-    render_sequence,
-)
-from h2h.tracking import NullTracker, Tracker, flatten
+from h2h.core.errors import H2HError
+from h2h.core.tracking import NullTracker, Tracker, flatten
+from h2h.nn.config import Ablation, ModelConfig, Models, build_models
+from h2h.nn.generator import render_sequence
+from h2h.nn.losses import GANObjective, LossConfig, Window
+from h2h.nn.vgg import VGG19Features, VGGLoss, load_vgg19_features
 from h2h.train.checkpoint import (
     checkpoint_path,
     latest_checkpoint,
@@ -75,14 +66,7 @@ from h2h.train.config import (
     run_config,
 )
 from h2h.train.data import WindowDataset, to_model_range
-from h2h.train.distributed import (
-    DistContext,
-    all_mean,
-    any_true,
-    barrier,
-    gather,
-    process_group,
-)
+from h2h.train.distributed import DistContext, all_mean, any_true, barrier, gather, process_group
 from h2h.train.visuals import render_clip, sample_grid, write_preview
 
 LOG = logging.getLogger("h2h.train")

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from h2h.errors import H2HError
-from h2h.nn import Ablation, LossConfig, ModelConfig
+from h2h.core.errors import H2HError
+from h2h.nn.config import Ablation, ModelConfig
+from h2h.nn.losses import LossConfig
 from h2h.train.config import TrainConfig
 
 INIT_CHOICES = ("pretrain", "scratch")
@@ -20,7 +21,7 @@ ABLATION_SWITCHES = tuple(f.name for f in fields(Ablation))
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """Everything a training stage needs to call :func:`h2h.train.train`."""
+    """Everything a training stage needs to call :func:`h2h.train.loop.train`."""
 
     model: ModelConfig
     loss: LossConfig

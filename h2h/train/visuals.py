@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from h2h.nn import Generator, render_sequence
-from h2h.sheets import contact_sheet
+from h2h.media.sheets import contact_sheet
+from h2h.media.video import VideoWriter
+from h2h.nn.generator import Generator, render_sequence
 from h2h.train.data import to_model_range, to_uint8
-from h2h.video import VideoWriter
 
 #: Batch items shown in a sample grid.
 GRID_ROWS = 4
