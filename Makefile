@@ -27,7 +27,7 @@ test: $(STAMP)
 ## The pipeline through the Snakemake SLURM profile on a throw-away local SLURM cluster
 ## (scripts/slurm_cluster.sh; needs root to install and run the SLURM daemons).
 test-slurm: $(STAMP)
-	CI=$${CI:-true} python -m pytest -m slurm tests/test_slurm.py --durations=5
+	CI=$${CI:-true} python -m pytest -m slurm tests/pipeline/test_slurm.py --durations=5
 
 ## Speed figures of the stages on this machine, then the person-specific training benchmark.
 bench: $(STAMP)

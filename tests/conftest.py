@@ -7,11 +7,7 @@ and shared by the fitting, render and conditioning tests.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,79 +21,23 @@ from h2h.face3d.face_model import FaceModel, build_face_model
 from h2h.face3d.facemesh import detect_face_mesh
 from h2h.face3d.fit import fit_video
 from h2h.media.video import read_video
+from tests.support.project import (
+    CANONICAL_OBJ,
+    ICT_NPZ,
+    ROOT,
+    VIDEOS,
+    ProjectFactory,
+    create_project,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("H2H_SHARED_DATA", ROOT.parent / "shared" / "data")).resolve()
-VIDEOS = SHARED_DATA / "videos"
-ICT_NPZ = SHARED_DATA / "face_model" / "ict_facekit_light.npz"
-CANONICAL_OBJ = SHARED_DATA / "face_model" / "mediapipe_canonical_face_model.obj"
 CLIP_FRAMES = 80
 CLIPS = ("obama.mov", "dpe_man.mp4")
-
 
 @pytest.fixture(scope="session")
 def sample_videos() -> Path:
     """The folder of real sample videos (read-only: tests copy what they modify)."""
     assert VIDEOS.is_dir(), f"sample videos not found at {VIDEOS} (set H2H_SHARED_DATA)"
     return VIDEOS
-
-
-def project_files() -> list[str]:
-    """Files of the project as git sees them (tracked plus new, not ignored)."""
-    listing = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return [name for name in listing.splitlines() if (ROOT / name).is_file()]
-
-
-def tool_env() -> dict[str, str]:
-    """Environment for running the project's commands: this Python's bin first on PATH."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env.pop("MLFLOW_TRACKING_URI", None)
-    env["CI"] = "true"
-    env.setdefault("PYOPENGL_PLATFORM", "egl")
-    return env
-
-
-def run(cmd: list[str] | str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run a command in a project copy, capturing its output; fail the test with it if asked."""
-    result = subprocess.run(cmd, cwd=cwd, env=tool_env(), capture_output=True, text=True,
-                            shell=isinstance(cmd, str))
-    if check and result.returncode != 0:
-        pytest.fail(f"{cmd} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-ProjectFactory = Callable[..., Path]
-
-
-def create_project(folder: Path, videos: dict[str, tuple[str, str]], name: str = "project",
-                   **overrides: dict[str, Any]) -> Path:
-    """A git + DVC copy of the project in ``folder/name`` whose params.yaml has ``videos`` and
-    ``overrides`` (section -> values to update).
-
-    ``videos`` maps id -> (file name in the sample folder or absolute path, role); targets and
-    reenactments of videos not in the copy are dropped. Every copy is a fresh git repository, as
-    a user's clone would be.
-    """
-    project = folder / name
-    for relative in project_files():
-        target = project / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / relative, target)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["videos"] = {vid: {"path": str(VIDEOS / path), "role": role}
-                        for vid, (path, role) in videos.items()}
-    params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
-    params["targets"] = [t for t in params["targets"] if t in videos]
-    params["reenactments"] = {name: spec for name, spec in params["reenactments"].items()
-                              if {spec["target"], spec["source"]} <= set(videos)}
-    for section, values in overrides.items():
-        params[section].update(values)
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "init", "-q"], project)
-    run("git add -A && git -c user.name=t -c user.email=t@t commit -qm init", project)
-    return project
 
 
 @pytest.fixture
@@ -206,3 +146,14 @@ def stage_outputs(tmp_path_factory, face_model):
     small = [cv2.resize(f, (flow_size, flow_size), interpolation=cv2.INTER_AREA) for f in frames]
     save_flows(paths.flows, clip_flows(small, (1, 2, 4), preset="fast"))
     return paths, frames, table
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Tiny networks run fastest on one thread, and other processes share the machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -66,6 +66,44 @@ def code_dependencies(script: str, root: Path = ROOT) -> list[str]:
     return [script] + sorted(seen - PLUMBING - thin - {script})
 
 
+#: The library's phases in pipeline order, by level. A module imports from its own phase and from
+#: earlier levels only; phases of one level do not import each other.
+PHASE_LEVELS: tuple[tuple[str, ...], ...] = (
+    ("core",),
+    ("media", "geometry"),
+    ("preprocess", "face3d", "nn"),
+    ("train",),
+    ("reenact",),
+    ("evaluation",),
+    ("bench",),
+    ("cli",),
+)
+LEVEL = {phase: level for level, phases in enumerate(PHASE_LEVELS) for phase in phases}
+
+
+def phase_of(path: Path) -> str:
+    """``h2h/face3d/fit.py`` -> ``face3d``; ``h2h/cli.py`` -> ``cli``; ``h2h/__init__.py`` -> ``core``
+    (the package's own ``__init__`` holds only its version)."""
+    parts = Path(path).parts
+    if len(parts) == 2:
+        return "core" if parts[1] == "__init__.py" else Path(parts[1]).stem
+    return parts[1]
+
+
+def import_order_violations(root: Path = ROOT) -> list[str]:
+    """``module -> imported module`` for every h2h import that points to a later phase or to
+    another phase of the same level."""
+    problems = []
+    for path in sorted((root / "h2h").rglob("*.py")):
+        module = path.relative_to(root)
+        phase = phase_of(module)
+        for imported in h2h_imports(module, root):
+            other = phase_of(imported)
+            if other != phase and LEVEL[other] >= LEVEL[phase]:
+                problems.append(f"{module} ({phase}) imports {imported} ({other})")
+    return problems
+
+
 def stage_bodies(root: Path = ROOT) -> dict[str, dict]:
     stages = yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
     return {name: spec.get("do", spec) for name, spec in stages.items()}

@@ -1,0 +1,28 @@
+"""dvc.yaml names exactly the code each stage runs (so a code change reruns exactly the stages
+it touches): the script and every h2h module it imports."""
+
+import sys
+
+import pytest
+
+from tests.support.project import ROOT
+
+sys.path.insert(0, str(ROOT / "workflow"))
+from code_deps import code_dependencies, declared_code, script_of, stage_bodies  # noqa: E402
+
+STAGES = stage_bodies()
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_each_stage_depends_on_exactly_the_code_it_runs(name):
+    body = STAGES[name]
+    expected = code_dependencies(script_of(body))
+    assert declared_code(body) == expected, (
+        f"{name}: run `python workflow/code_deps.py --fix` (expected {expected})")
+
+
+def test_the_closure_follows_indirect_imports():
+    deps = code_dependencies("stages/nmfc.py")
+    # nmfc imports h2h.face3d.nmfc, which imports h2h.geometry.camera, which imports h2h.geometry.rotations.
+    assert {"h2h/face3d/nmfc.py", "h2h/geometry/camera.py", "h2h/geometry/rotations.py"} <= set(deps)
+    assert "h2h/core/tracking.py" not in deps and deps[0] == "stages/nmfc.py"

@@ -1,0 +1,116 @@
+"""The whole sample pipeline under DVC on three short videos with a tiny network: 3D recovery,
+NMFC and eye videos, conditioning, pretraining on a corpus video, person-specific models of two
+variants, head / face / self reenactment videos labelled synthetic, metrics, the report, and
+caching per video."""
+
+import json
+
+import mlflow
+import numpy as np
+import pytest
+import yaml
+
+from h2h.face3d.face_model import FaceModel
+from h2h.media.label import is_labelled_synthetic
+from h2h.media.video import probe, read_video
+from tests.support.project import RECOVERY, SMALL, create_project, run, stages_run
+
+pytestmark = pytest.mark.slow
+
+VIDEOS = {"obama": ("obama.mov", "target"), "dpe_man": ("dpe_man.mp4", "source"),
+          "dpe_man2": ("dpe_man2.mp4", "corpus")}
+PER_VIDEO = ("ingest", "crop", "landmarks", "fit", "identity", "nmfc", "eyes", "flow", "preview")
+REENACTMENTS = {"obama_by_dpe_man_head": 24, "obama_by_dpe_man_face": 24, "obama_self": 8,
+                "obama_self_no_eyes": 8}  # frames: the source's 24, or the 8 test frames
+QUICK = {"epochs": 1, "decay_epochs": 0, "steps_per_epoch": 2, "checkpoint_every": 1,
+         "preview_frames": 4}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = create_project(tmp_path_factory.mktemp("full"), VIDEOS, **SMALL,
+                             train={"profile": "tiny", "options": QUICK},
+                             pretrain={"options": QUICK})
+    ran = stages_run(run(["dvc", "repro"], project).stdout)
+    assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in VIDEOS}
+                   | {f"{stage}@{name}" for stage in ("conditioning", "reenact", "evaluate")
+                      for name in REENACTMENTS}
+                   | {"face_model", "pretrain", "finetune@obama-full", "finetune@obama-no_eyes",
+                      "report"})
+    return project
+
+
+def test_nmfc_and_eye_videos(project):
+    data = project / "data"
+    model = FaceModel.load(data / "face_model/model.npz")
+    table = {tuple(colour) for colour in model.triangle_colours} | {(0, 0, 0)}
+    for video in VIDEOS:
+        nmfc = read_video(data / "nmfc" / video / "nmfc.mkv")
+        assert nmfc.shape == (24, 256, 256, 3)
+        assert {tuple(c) for c in np.unique(nmfc.reshape(-1, 3), axis=0)} <= table
+        assert 0.15 < nmfc.any(-1).mean() < 0.8  # the face covers a good part of the crop
+        eyes = np.unique(read_video(data / "eyes" / video / "eyes.mkv").reshape(-1, 3), axis=0)
+        assert {tuple(c) for c in eyes} == {(0, 0, 0), (255, 255, 255), (255, 0, 0)}
+        assert probe(data / "preview" / video / "side_by_side.mp4").width == 4 * 256
+
+
+def test_conditioning_follows_the_source(project):
+    for name, frames in REENACTMENTS.items():
+        folder = project / "data" / "conditioning" / name
+        for video in ("nmfc.mkv", "eyes.mkv"):
+            info = probe(folder / video)
+            assert (info.frame_count, info.fps) == (frames, 25.0)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["source_frames"] == ([16, 24] if "self" in name else [0, 24])
+
+
+def test_reenactments_are_labelled_and_evaluated(project):
+    data = project / "data"
+    for name, frames in REENACTMENTS.items():
+        video = data / "reenact" / name / "video.mp4"
+        info = probe(video)
+        assert (info.frame_count, info.fps, info.width) == (frames, 25.0, 64)
+        assert is_labelled_synthetic(video)
+        assert is_labelled_synthetic(data / "reenact" / name / "side_by_side.mp4")
+        assert probe(data / "reenact" / name / "side_by_side.mp4").width == 4 * 64
+        metrics = json.loads((data / "evaluate" / name / "metrics.json").read_text())
+        assert {"aed", "ard_deg", "dai", "aeld_px", "fid_dlib", "mmd2_dlib"} <= set(metrics)
+        if "self" in name:
+            assert 0 < metrics["apd"] < 255 and 0 < metrics["mapd"] < 255
+    shown = run(["dvc", "metrics", "show", "--json"], project).stdout
+    assert "obama_self_no_eyes/metrics.json" in shown and '"apd"' in shown
+    report = (data / "report" / "report.md").read_text()
+    assert "| full |" in report and "| no_eyes |" in report and "head by dpe_man" in report
+    manifest = json.loads((data / "finetune/obama/no_eyes/manifest.json").read_text())
+    assert manifest["init"] == "pretrain" and manifest["step"] == 1 and manifest["completed"]
+
+
+def test_runs_are_comparable_in_mlflow(project):
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    client = mlflow.MlflowClient()
+
+    def runs(stage, **filters):
+        experiment = client.get_experiment_by_name(f"h2h-{stage}").experiment_id
+        query = " and ".join(f"tags.{k} = '{v}'" for k, v in filters.items())
+        return client.search_runs([experiment], filter_string=query)
+
+    fits = runs("fit")
+    assert {r.data.tags["video"] for r in fits} == set(VIDEOS)
+    assert all(r.data.metrics["median_rmse_px"] < 2.0 for r in fits)
+    assert runs("face_model")[0].data.metrics["correspondence_median_mm"] < 1.0
+    evaluations = runs("evaluate", mode="self")
+    assert {r.data.tags["variant"] for r in evaluations} == {"full", "no_eyes"}
+    assert len({frozenset(r.data.metrics) for r in evaluations}) == 1  # same columns
+    trainings = runs("finetune")
+    assert {r.data.tags["variant"] for r in trainings} == {"full", "no_eyes"}
+    assert all("g_total" in r.data.metrics for r in trainings)
+
+
+def test_caching_per_video(project):
+    assert stages_run(run(["dvc", "repro"], project).stdout) == set()
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["videos"]["lp_woman2"] = {"path": params["videos"]["dpe_man"]["path"].replace(
+        "dpe_man.mp4", "lp_woman2.mp4"), "role": "source"}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert stages_run(run(RECOVERY, project).stdout) == {
+        f"{stage}@lp_woman2" for stage in PER_VIDEO}

@@ -1,0 +1,141 @@
+"""Live reenactment: a sample video streamed through a pipe as a camera would deliver it, an
+interrupted run, the online crop box, and the capture of a file that is still being written."""
+
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from h2h.core.errors import H2HError
+from h2h.media.capture import LiveCapture
+from h2h.media.label import is_labelled_synthetic
+from h2h.media.video import ffmpeg_exe, probe, read_video
+from h2h.preprocess.crop import BoxTracker, CropParams, detect_sampled, find_crop_box
+from h2h.preprocess.detect import make_detector
+from tests.support.project import ROOT, VIDEOS, tool_env
+
+pytestmark = pytest.mark.slow
+
+SOURCE = VIDEOS / "dpe_man.mp4"
+CROP = CropParams(**yaml.safe_load((ROOT / "params.yaml").read_text())["crop"])
+
+
+def feeder(frames: int, realtime: bool = False) -> list[str]:
+    """ffmpeg streaming the first frames of the sample as Matroska on stdout."""
+    return [ffmpeg_exe(), "-v", "error", *(["-re"] if realtime else []), "-i", str(SOURCE),
+            "-frames:v", str(frames), "-f", "matroska", "-"]
+
+
+def live_command(project, out, *options) -> list[str]:
+    return [sys.executable, "-m", "h2h.cli", "reenact", "--live", "-", "--target", "obama",
+            "--project", str(project), "--out", str(out), "--identity-frames", "10",
+            *map(str, options)]
+
+
+def test_live_reenactment_of_a_piped_stream(trained_project, tmp_path):
+    out, side = tmp_path / "live.mp4", tmp_path / "side.mp4"
+    pipeline = (f"{shlex.join(feeder(40))} | "
+                f"{shlex.join(live_command(trained_project, out, '--side-by-side', side))}")
+    result = subprocess.run(pipeline, shell=True, cwd=ROOT, env=tool_env(), capture_output=True,
+                            text=True, timeout=240)
+    assert result.returncode == 0, result.stderr
+    assert "40 frames (head mode, live, 25 fps)" in result.stdout
+    speed = re.search(r"speed: ([\d.]+) frames/s achieved; latency per frame: median (\d+) ms, "
+                      r"p95 (\d+) ms", result.stdout)
+    assert speed and float(speed[1]) > 0 and 0 < int(speed[2]) <= int(speed[3])
+    assert "per step (frames/s): crop" in result.stdout
+    info = probe(out)
+    assert (info.frame_count, info.fps, info.width) == (40, 25.0, 64)
+    assert probe(side).frame_count == 40 and probe(side).width == 4 * 64
+    assert is_labelled_synthetic(out) and is_labelled_synthetic(side)
+    # The source's face drove the frames: its NMFC tile is not black.
+    nmfc = read_video(side)[:, :, 64:128]
+    assert (nmfc.max(axis=(1, 2, 3)) > 50).mean() > 0.9
+
+
+def test_ctrl_c_ends_a_live_run_cleanly(trained_project, tmp_path):
+    """Interrupted mid-stream: the frames so far are a finished video and the speed is
+    reported."""
+    out = tmp_path / "live.mp4"
+    stream = subprocess.Popen(feeder(250, realtime=True), stdout=subprocess.PIPE)
+    live = subprocess.Popen(live_command(trained_project, out), stdin=stream.stdout, cwd=ROOT,
+                            env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    stream.stdout.close()
+    try:
+        partial = out.with_name(".live.partial.mp4")
+        deadline = time.monotonic() + 120
+        while not partial.exists() and live.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        live.send_signal(signal.SIGINT)
+        stdout, stderr = live.communicate(timeout=60)
+    finally:
+        stream.kill()
+        stream.wait()
+    assert live.returncode == 0, stderr
+    frames = int(re.search(r"^(\d+) frames \(head mode, live", stdout, re.M)[1])
+    assert 0 < frames < 250 and "latency per frame" in stdout
+    assert probe(out).frame_count == frames and is_labelled_synthetic(out)
+    assert not partial.exists()
+
+
+def test_box_tracker_finds_the_crop_stage_box_online():
+    frames = read_video(VIDEOS / "obama.mov", count=60)
+    tracker = BoxTracker(CROP, frames.shape[2], frames.shape[1])
+    boxes = [tracker.update(frame) for frame in frames]
+    assert boxes[0] is not None and tracker.moves == 0  # a steady head keeps its first box
+    offline, _, _ = find_crop_box(
+        detect_sampled(frames, make_detector(CROP.detector, CROP.detect_max_side),
+                       CROP.detect_every), len(frames), frames.shape[2], frames.shape[1], CROP,
+        "obama.mov")
+    online = boxes[-1]
+    assert abs(online.side - offline.side) <= 0.1 * offline.side
+    assert abs(online.x0 - offline.x0) <= 0.05 * offline.side
+    assert abs(online.y0 - offline.y0) <= 0.05 * offline.side
+
+
+def test_box_tracker_keeps_its_box_while_the_face_stays_inside():
+    faces = iter([(80, 80, 120, 120)] * 3 + [(84, 82, 124, 122)] * 3 + [(150, 80, 190, 120)] * 3)
+    calls = []
+
+    def detector(frame):
+        calls.append(int(frame[0, 0, 0]))
+        return np.array([next(faces)], float)
+
+    params = CropParams(**{**CROP.__dict__, "detect_every": 2, "smooth_window": 2})
+    tracker = BoxTracker(params, 320, 240, detector)
+    boxes = [tracker.update(np.full((240, 320, 3), i, np.uint8)) for i in range(17)]
+    assert calls == list(range(0, 17, 2))  # a detection every 2nd frame
+    assert len({boxes[i] for i in range(0, 12)}) == 1  # a 4 px move stays inside the box
+    assert tracker.moves == 1 and boxes[12] != boxes[11]  # a 70 px jump leaves it
+    x0, y0, x1, y1 = boxes[12].corners
+    assert x0 <= 150 and 190 <= x1 and y0 <= 80 and 120 <= y1
+
+
+def test_capture_follows_a_file_being_written(tmp_path):
+    growing = tmp_path / "growing.mkv"
+    writer = subprocess.Popen([ffmpeg_exe(), "-v", "error", "-re", "-i", str(SOURCE),
+                               "-frames:v", "25", "-f", "matroska", str(growing)])
+    try:
+        while not growing.exists():
+            time.sleep(0.02)
+        with LiveCapture(str(growing), idle_s=1.0) as capture:
+            assert (capture.width, capture.height, capture.fps) == (256, 256, 25.0)
+            frames = sum(1 for _ in capture)
+    finally:
+        writer.wait(timeout=30)
+    assert frames == 25
+
+
+def test_capture_says_what_is_missing():
+    with pytest.raises(H2HError, match="/dev/video97: camera not found"):
+        LiveCapture("/dev/video97").open()
+    with pytest.raises(H2HError, match="nothing.mkv: file not found"):
+        LiveCapture("nothing.mkv").open()
