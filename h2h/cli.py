@@ -22,19 +22,26 @@ SPEED_FRAMES = 150  # frames per video the speed benchmarks use
 APD_FRAMES = 600  # the person-specific training benchmark: 400 training + 200 test frames
 
 
+def role_of(params: dict, video: str) -> str:
+    """target, corpus (or both: "target+corpus") or source: where params.yaml lists ``video``."""
+    roles = [role for role, listed in (("target", "targets"), ("corpus", "corpus"))
+             if video in params[listed]]
+    return "+".join(roles) or "source"
+
+
 def summary(args: argparse.Namespace) -> None:
     """What the pipeline has produced so far for each video in params.yaml."""
     import json
 
     params = load_params(args.params)
     print(f"{'video':<16}{'role':<8}" + "".join(f"{stage:<12}" for stage in PER_VIDEO))
-    for video, spec in params["videos"].items():
+    for video in params["videos"]:
         cells = []
         for stage in PER_VIDEO:
             manifest = Path(args.data) / stage / video / MANIFEST
             cells.append(f"{json.loads(manifest.read_text())['frames']} fr" if manifest.is_file()
                          else "-")
-        print(f"{video:<16}{spec['role']:<8}" + "".join(f"{cell:<12}" for cell in cells))
+        print(f"{video:<16}{role_of(params, video):<8}" + "".join(f"{cell:<12}" for cell in cells))
 
 
 def bench(args: argparse.Namespace) -> None:
@@ -163,7 +170,8 @@ def add_videos(args: argparse.Namespace) -> None:
 def reenact(args: argparse.Namespace) -> None:
     """Reenact a trained target with a source video, or live from a camera or stream."""
     from h2h.reenact.conditioning import SOURCE_MODES, check_mode
-    from h2h.reenact.offline import default_device, load_trained_target
+    from h2h.reenact.offline import load_trained_target
+    from h2h.reenact.synthesis import default_device
 
     check_mode(args.mode, SOURCE_MODES)
     if (args.source is None) == (args.live is None):

@@ -14,6 +14,7 @@ from h2h.media.sheets import contact_sheet, sample_indices, save_png
 from h2h.media.video import write_video
 from h2h.preprocess.eyes import eye_points
 from h2h.preprocess.landmarks import read_landmarks
+from h2h.reenact.conditioning import ConditioningParams
 from h2h.reenact.target import TargetPaths, condition_target, load_target, render_conditioning
 
 from common import stage_arguments
@@ -34,7 +35,7 @@ def main() -> int:
         source = pd.read_parquet(f"{args.source_fit}/fit.parquet")
         source_eyes = eye_points(read_landmarks(f"{args.source_landmarks}/landmarks.parquet"))
         result, source_frames = condition_target(
-            args.mode, target, source, source_eyes, run.params["conditioning"]["smooth_sigma"])
+            args.mode, target, source, source_eyes, ConditioningParams.from_params(run.params).smooth_sigma)
         result.table.to_parquet(run.out / "conditioning.parquet")
         np.save(run.out / "eye_points.npy", result.eyes)  # what the eyes should show (AELD)
 

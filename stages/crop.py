@@ -14,7 +14,7 @@ def main() -> int:
     args = stage_arguments(__doc__, "video", "ingest", "out")
 
     def work(run: StageRun) -> None:
-        params = CropParams(**run.params["crop"])
+        params = CropParams.from_params(run.params)
         source = read_manifest(args.ingest, "ingest")
         n_frames, fps = source["frames"], source["fps"]
         result = crop_video(source["path"], n_frames, fps, source["width"], source["height"],

@@ -12,9 +12,9 @@ import pandas as pd
 
 from h2h.core.outputs import read_manifest, write_json
 from h2h.core.stage import StageRun, run_stage
-from h2h.evaluation.evaluate import conditioning_reference, evaluate, recover
+from h2h.evaluation.evaluate import EvaluateParams, conditioning_reference, evaluate, recover
 from h2h.face3d.face_model import FaceModel
-from h2h.face3d.fit import FitSettings
+from h2h.face3d.fit import FitParams
 from h2h.media.label import mark_mask
 from h2h.media.video import read_video
 from h2h.preprocess.landmarks import points_array, read_landmarks
@@ -28,7 +28,7 @@ def main() -> int:
                            "face_model", "out")
 
     def work(run: StageRun) -> None:
-        params = run.params["evaluate"]
+        params = EvaluateParams.from_params(run.params)
         reenacted = read_manifest(args.reenact, "reenact")
         conditioned = read_manifest(args.conditioning, "conditioning")
         crop = read_manifest(args.target_crop, "crop")
@@ -37,7 +37,7 @@ def main() -> int:
         fake = read_video(f"{args.reenact}/frames.mkv")
         start, stop = conditioned["source_frames"] if args.mode == "self" else crop["split"]["train"]
         real = read_video(f"{args.target_crop}/frames.mkv", start,
-                          min(stop - start, params["max_reference_frames"]), size=(size, size))
+                          min(stop - start, params.max_reference_frames), size=(size, size))
         reference = conditioning_reference(
             pd.read_parquet(f"{args.conditioning}/conditioning.parquet"),
             np.load(f"{args.conditioning}/eye_points.npy"), scale,
@@ -51,8 +51,8 @@ def main() -> int:
         # dlib's HOG finds faces of ~80 px and up: upsample small generated frames.
         upsample = max(0, round(math.log2(256 / size)))
         recovery = recover(fake, FaceModel.load(f"{args.face_model}/model.npz"),
-                           FitSettings.from_params(run.params["fit"]), upsample)
-        metrics, per_frame = evaluate(fake, recovery, reference, params["i3d_weights"],
+                           FitParams.from_params(run.params), upsample)
+        metrics, per_frame = evaluate(fake, recovery, reference, params.i3d_weights,
                                       face_upsample=upsample)
         write_json(run.out / "metrics.json",
                    {k: (None if math.isnan(v) else v) for k, v in metrics.items()})

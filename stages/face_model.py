@@ -3,7 +3,7 @@
 import sys
 
 from h2h.core.stage import StageRun, run_stage
-from h2h.face3d.face_model import build_face_model
+from h2h.face3d.face_model import FaceModelParams, build_face_model
 from h2h.face3d.nmfc import NMFCRenderer
 from h2h.geometry.camera import frontal_camera, to_image_space
 from h2h.media.sheets import save_png
@@ -14,12 +14,12 @@ PREVIEW_SIZE = 256
 
 
 def main() -> int:
-    args = stage_arguments(__doc__, "ict", "canonical", "out")
+    args = stage_arguments(__doc__, "out")
 
     def work(run: StageRun) -> None:
-        params = run.params["face_model"]
-        model, correspondence = build_face_model(args.ict, args.canonical, params["region"],
-                                                 params["rounds"])
+        params = FaceModelParams.from_params(run.params)
+        model, correspondence = build_face_model(params.ict, params.canonical, params.region,
+                                                 params.rounds)
         model.save(run.out / "model.npz")
         with NMFCRenderer(model, PREVIEW_SIZE, PREVIEW_SIZE) as renderer:
             camera = frontal_camera(model.mean, PREVIEW_SIZE)

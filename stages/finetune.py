@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 from h2h.core.stage import StageRun, run_stage
-from h2h.train.data import ClipPaths
-from h2h.train.job import CHECKPOINT_FILE, TrainingJob, run_training
-from h2h.train.settings import training_plan
+from h2h.train.finetune import FinetuneParams, finetune, finetune_plan
+from h2h.train.settings import TrainParams, Variant
 
 from common import stage_arguments
 
@@ -20,21 +19,17 @@ def main() -> int:
     args = stage_arguments(__doc__, "target", "variant", "data", "pretrain", "out")
 
     def work(run: StageRun) -> None:
-        train = run.params["train"]
-        plan = training_plan(train, train["options"], run.params["variant_specs"][args.variant])
-        state = Path("checkpoints") / "finetune" / args.target / args.variant
-        job = TrainingJob(
-            plan=plan, videos={args.target: ClipPaths.under(args.data, args.target)},
-            work_dir=state / "work", checkpoint_dir=state / "checkpoints",
-            stage="finetune", unit=f"{args.target}/{args.variant}",
-            tags={"target": args.target, "variant": args.variant},
-            init_from=Path(args.pretrain) / CHECKPOINT_FILE if plan.init == "pretrain" else None)
-        summary = run_training(job, run.out)
+        plan = finetune_plan(TrainParams.from_params(run.params),
+                             FinetuneParams.from_params(run.params),
+                             Variant.from_params(run.params, args.variant))
+        summary = finetune(args.target, args.variant, plan, Path(args.data), Path(args.pretrain),
+                           run.out)
         run.manifest.update(target=args.target, variant=args.variant, init=plan.init,
                             resolution=plan.model.resolution, **summary)
 
     return run_stage("finetune", f"{args.target}/{args.variant}", args.out, work,
-                     sections=("train", "variant_specs"), track=False)
+                     sections=("train", "finetune", f"variant_specs.{args.variant}"),
+                     track=False)
 
 
 if __name__ == "__main__":

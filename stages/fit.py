@@ -9,7 +9,7 @@ from h2h.core.outputs import read_manifest
 from h2h.core.stage import StageRun, run_stage
 from h2h.face3d.face_model import FaceModel
 from h2h.face3d.facemesh import detect_face_mesh
-from h2h.face3d.fit import FitSettings, check_coverage, fit_video
+from h2h.face3d.fit import FitParams, check_coverage, fit_video
 from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of
 from h2h.face3d.preview import draw_landmarks, landmarks_68
 from h2h.media.sheets import contact_sheet, sample_indices, save_png
@@ -26,9 +26,9 @@ def main() -> int:
         model = FaceModel.load(f"{args.face_model}/model.npz")
         frames = read_video(f"{args.crop}/frames.mkv")
         points, found = detect_face_mesh(frames, total=len(frames))
-        table = fit_video(model, points, found, frames.shape[1],
-                          FitSettings.from_params(run.params["fit"]))
-        check_coverage(table, run.params["fit"]["min_valid"], args.crop)
+        params = FitParams.from_params(run.params)
+        table = fit_video(model, points, found, frames.shape[1], params)
+        check_coverage(table, params.min_valid, args.crop)
         valid = table["valid"].to_numpy(bool)
         table.to_parquet(run.out / "fit.parquet")
 

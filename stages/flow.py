@@ -8,7 +8,7 @@ import numpy as np
 from h2h.core.outputs import read_manifest
 from h2h.core.stage import StageRun, run_stage
 from h2h.media.video import read_video
-from h2h.preprocess.flow import clip_flows, save_flows
+from h2h.preprocess.flow import FlowParams, clip_flows, save_flows
 
 from common import stage_arguments
 
@@ -17,14 +17,14 @@ def main() -> int:
     args = stage_arguments(__doc__, "video", "crop", "out")
 
     def work(run: StageRun) -> None:
-        params = run.params["flow"]
+        params = FlowParams.from_params(run.params)
         crop = read_manifest(args.crop, "crop")
-        size = params["size"]
+        size = params.size
         frames = read_video(f"{args.crop}/frames.mkv", size=(size, size))
-        flows = clip_flows(frames, tuple(params["strides"]), params["preset"])
+        flows = clip_flows(frames, params.strides, params.preset)
         save_flows(run.out / "flows.npz", flows)
         run.manifest.update(fps=crop["fps"], frames=len(frames), size=size,
-                            strides=params["strides"], split=crop["split"])
+                            strides=list(params.strides), split=crop["split"])
         run.frames = len(frames)
         run.metrics.update({f"mean_flow_px_stride{stride}": float(np.abs(flow).mean())
                             for stride, flow in flows.items()})

@@ -9,7 +9,7 @@ import pandas as pd
 from h2h.core.outputs import read_manifest
 from h2h.core.stage import StageRun, run_stage
 from h2h.face3d.fit_table import identities_of
-from h2h.face3d.identity import average_identity
+from h2h.face3d.identity import IdentityParams, average_identity
 
 from common import stage_arguments
 
@@ -21,8 +21,8 @@ def main() -> int:
         fit = read_manifest(args.fit, "fit")
         table = pd.read_parquet(f"{args.fit}/fit.parquet")
         start, stop = fit["split"]["train"]
-        identity = average_identity(table, frames=range(start, stop),
-                                    trim=run.params["identity"]["trim"])
+        identity = average_identity(table, IdentityParams.from_params(run.params).trim,
+                                    frames=range(start, stop))
         np.save(run.out / "identity.npy", identity)
         measured = table["valid"].to_numpy(bool) & ~table["interpolated"].to_numpy(bool)
         spread = float(np.linalg.norm(identities_of(table)[measured] - identity, axis=1).mean())

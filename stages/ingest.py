@@ -12,7 +12,7 @@ def main() -> int:
     args = stage_arguments(__doc__, "video", "path", "out")
 
     def work(run: StageRun) -> None:
-        facts = validate_video(args.path, IngestParams(**run.params["ingest"]))
+        facts = validate_video(args.path, IngestParams.from_params(run.params))
         run.manifest.update(facts)
         run.frames = facts["frame_count"]
         run.metrics.update(frame_count=facts["frame_count"], frames_used=facts["frames"],

@@ -17,7 +17,7 @@ def main() -> int:
     def work(run: StageRun) -> None:
         crop = read_manifest(args.crop, "crop")
         frames = read_video(f"{args.crop}/frames.mkv")
-        track = track_landmarks(frames, LandmarksParams(**run.params["landmarks"]), args.crop)
+        track = track_landmarks(frames, LandmarksParams.from_params(run.params), args.crop)
         series = track.series
         to_table(series).to_parquet(run.out / "landmarks.parquet")
 

@@ -9,7 +9,7 @@ from h2h.core.outputs import read_manifest
 from h2h.core.stage import StageRun, run_stage
 from h2h.face3d.face_model import FaceModel
 from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of
-from h2h.face3d.preview import landmarks_68, mesh_overlay, side_by_side
+from h2h.face3d.preview import PreviewParams, landmarks_68, mesh_overlay, side_by_side
 from h2h.media.sheets import contact_sheet, sample_indices, save_png
 from h2h.media.video import read_video, write_video
 
@@ -20,7 +20,7 @@ def main() -> int:
     args = stage_arguments(__doc__, "video", "crop", "fit", "nmfc", "eyes", "face_model", "out")
 
     def work(run: StageRun) -> None:
-        n = run.params["preview"]["frames"]
+        n = PreviewParams.from_params(run.params).frames
         crop = read_manifest(args.crop, "crop")
         model = FaceModel.load(f"{args.face_model}/model.npz")
         table = pd.read_parquet(f"{args.fit}/fit.parquet")

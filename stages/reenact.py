@@ -13,7 +13,7 @@ from h2h.core.stage import StageRun, run_stage
 from h2h.media.label import synthetic_metadata
 from h2h.media.sheets import contact_sheet, sample_indices, save_png
 from h2h.media.video import iter_frames
-from h2h.reenact.offline import ReenactOutput, Synthesiser, default_device
+from h2h.reenact.synthesis import ReenactOutput, ReenactParams, Synthesiser
 from h2h.train.checkpoint import load_generator
 
 from common import stage_arguments
@@ -27,11 +27,11 @@ def main() -> int:
         conditioning = read_manifest(args.conditioning, "conditioning")
         start, stop = conditioning["source_frames"]
         fps, n = conditioning["fps"], conditioning["frames"]
-        device = run.params["reenact"]["device"]
+        params = ReenactParams.from_params(run.params)
         generator, config = load_generator(args.generator)
-        synthesise = Synthesiser(generator, config, default_device() if device == "auto" else device)
+        synthesise = Synthesiser(generator, config, params.torch_device)
         metadata = synthetic_metadata(args.target, args.source, args.mode)
-        mark = run.params["reenact"]["mark"]
+        mark = params.mark
         shown, results = set(sample_indices(n, 8)), []
         frames = zip(iter_frames(f"{args.source_crop}/frames.mkv", start, stop - start),
                      iter_frames(f"{args.conditioning}/nmfc.mkv"),

@@ -21,6 +21,7 @@ from h2h.face3d.face_model import FaceModel, build_face_model
 from h2h.face3d.facemesh import detect_face_mesh
 from h2h.face3d.fit import fit_video
 from h2h.media.video import read_video
+from tests.support.params import FACE_MODEL, FIT, LANDMARKS, TRIM, profile
 from tests.support.project import (
     CANONICAL_OBJ,
     ICT_NPZ,
@@ -61,7 +62,7 @@ class Clip:
 @pytest.fixture(scope="session")
 def built_model():
     """(FaceModel with correspondence, Correspondence) for the default "face" region."""
-    return build_face_model(ICT_NPZ, CANONICAL_OBJ)
+    return build_face_model(ICT_NPZ, CANONICAL_OBJ, FACE_MODEL.region, FACE_MODEL.rounds)
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +78,7 @@ def clips(face_model) -> dict[str, Clip]:
         frames = read_video(VIDEOS / name, count=CLIP_FRAMES)
         points, found = detect_face_mesh(frames)
         out[name] = Clip(frames, points, found,
-                         fit_video(face_model, points, found, frames.shape[1]))
+                         fit_video(face_model, points, found, frames.shape[1], FIT))
     return out
 
 
@@ -92,7 +93,7 @@ def trained_project(tmp_path_factory, face_model) -> Path:
     import torch
 
     from h2h.bench.suite import prepare_target
-    from h2h.nn.config import ModelConfig, build_generator
+    from h2h.nn.config import build_generator
     from h2h.reenact.offline import generator_path
     from h2h.train.checkpoint import save_generator
 
@@ -100,7 +101,7 @@ def trained_project(tmp_path_factory, face_model) -> Path:
     params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
     project = prepare_target(tmp_path_factory.mktemp("reenact") / "project", "obama",
                              VIDEOS / "obama.mov", params, REENACT_TARGET_FRAMES, face_model)
-    config = ModelConfig(resolution=64, ngf=8, n_blocks=2, ndf=8)
+    config = profile("tiny", ngf=8, ndf=8)
     torch.manual_seed(0)
     save_generator(generator_path(project, "obama"), build_generator(config), config)
     return project
@@ -123,7 +124,7 @@ def stage_outputs(tmp_path_factory, face_model):
     from h2h.preprocess.crop import split_ranges
     from h2h.preprocess.eyes import eye_points, render_eyes
     from h2h.preprocess.flow import clip_flows, save_flows
-    from h2h.preprocess.landmarks import LandmarksParams, to_table, track_landmarks
+    from h2h.preprocess.landmarks import to_table, track_landmarks
     from h2h.train.data import ClipPaths
 
     flow_size = 128  # the flow stage works below the crop size
@@ -132,15 +133,14 @@ def stage_outputs(tmp_path_factory, face_model):
     write_video(paths.frames, frames, 25.0, mode="quality")
     write_manifest(paths.crop, "crop", "obama", {}, fps=25.0, frames=STAGE_FRAMES,
                    split=split_ranges(STAGE_FRAMES, 1 / 3))
-    track = track_landmarks(frames, LandmarksParams(upsample=0, max_gap=5, min_valid=0.8),
-                            "obama")
+    track = track_landmarks(frames, LANDMARKS, "obama")
     table = to_table(track.series)
     paths.landmarks.parent.mkdir(parents=True)
     table.to_parquet(paths.landmarks)
     points, found = detect_face_mesh(frames)
-    fit = fit_video(face_model, points, found, frames.shape[1])
+    fit = fit_video(face_model, points, found, frames.shape[1], FIT)
     with NMFCRenderer(face_model, 256, 256) as renderer:
-        nmfc = np.stack(list(renderer.render_table(fit, average_identity(fit))))
+        nmfc = np.stack(list(renderer.render_table(fit, average_identity(fit, TRIM))))
     write_video(paths.nmfc, nmfc, 25.0)
     write_video(paths.eyes, np.stack(list(render_eyes(eye_points(table), 256, 256))), 25.0)
     small = [cv2.resize(f, (flow_size, flow_size), interpolation=cv2.INTER_AREA) for f in frames]

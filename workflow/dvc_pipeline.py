@@ -32,8 +32,10 @@ _TEMPLATE = re.compile(r"\$\{\s*([^}]+?)\s*\}")
 
 
 def singular(collection: str) -> str:
-    """``videos`` -> ``video``: the wildcard name of a collection."""
-    return collection[:-1] if collection.endswith("s") else collection
+    """``videos`` -> ``video``: the wildcard name of a collection (``corpus`` stays ``corpus``)."""
+    if collection.endswith("s") and not collection.endswith(("ss", "us")):
+        return collection[:-1]
+    return collection
 
 
 def _entry_path(entry: str | dict[str, Any]) -> str:
@@ -219,9 +221,12 @@ class DvcPipeline:
         return list(self._outputs)
 
     def wildcard_names_of(self, stage: str) -> set[str]:
-        """Wildcards of a stage's rule (empty for a single-unit stage)."""
-        return {name for wildcards in itertools.islice(self.stages[stage].items(), 1)
-                for name in wildcards}
+        """Wildcards of a stage's rule (empty for a single-unit stage), also when its collection
+        is empty."""
+        template = self.stages[stage]
+        if template.loop == "matrix":
+            return set(template.over)
+        return {template.loop_wildcard()} if template.loop == "foreach" else set()
 
     def wildcard_names(self) -> set[str]:
         return set().union(*(self.wildcard_names_of(stage) for stage in self.stages))

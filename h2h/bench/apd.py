@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,13 @@ from h2h.core.outputs import MANIFEST, read_manifest, write_json
 from h2h.evaluation.baselines import mean_baseline, nearest_neighbour_baseline
 from h2h.evaluation.metrics.pixels import apd
 from h2h.media.sheets import contact_sheet, save_png
-from h2h.preprocess.crop import split_ranges
-from h2h.reenact.offline import Synthesiser, default_device
+from h2h.preprocess.crop import CropParams, split_ranges
+from h2h.reenact.synthesis import Synthesiser, default_device
 from h2h.train.checkpoint import load_generator
 from h2h.train.data import Clip, ClipPaths, load_clip
+from h2h.train.finetune import FinetuneParams
 from h2h.train.job import TrainingJob, run_training
-from h2h.train.settings import TrainingPlan, training_plan
+from h2h.train.settings import TrainingPlan, TrainParams, training_plan
 from h2h.train.visuals import condition_image, write_preview
 
 #: Test frames shown in comparison.png (evenly spaced over the test split).
@@ -131,11 +132,11 @@ def bench_apd(project: str | Path, target: str, minutes: float = 25.0, profile: 
     params = load_params(project / "params.yaml")
     work = Path(work) if work is not None else project / "bench" / f"apd-{target}"
     device = default_device()
-    train_params = params["train"]
-    plan = training_plan({**train_params, "profile": profile},
-                         {**train_params["options"], "time_budget_s": minutes * 60},
-                         {"init": "scratch"})
-    paths = split_view(project, target, frames, params["crop"]["test_fraction"], work)
+    options = replace(FinetuneParams.from_params(params).options, time_budget_s=minutes * 60)
+    plan = training_plan(replace(TrainParams.from_params(params), profile=profile), options,
+                         init="scratch")
+    paths = split_view(project, target, frames, CropParams.from_params(params).test_fraction,
+                       work)
     started = time.perf_counter()
     summary = _train(plan, target, paths, work)
     training_s = time.perf_counter() - started

@@ -13,7 +13,7 @@ import numpy as np
 
 from h2h.face3d.face_model import FaceModel
 from h2h.face3d.facemesh import detect_face_mesh
-from h2h.face3d.fit import FitSettings, fit_video
+from h2h.face3d.fit import FitParams, fit_video
 from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of
 from h2h.face3d.identity import average_identity
 from h2h.face3d.nmfc import NMFCRenderer
@@ -21,8 +21,10 @@ from h2h.face3d.preview import landmarks_68
 from h2h.preprocess.eyes import draw_eyes
 
 
-def benchmark(model: FaceModel, frames: np.ndarray, settings: FitSettings = FitSettings()) -> dict[str, float]:
-    """Frames per second of each step on ``frames`` (N, H, W, 3) uint8, and of the chain.
+def benchmark(model: FaceModel, frames: np.ndarray, params: FitParams,
+              trim: float) -> dict[str, float]:
+    """Frames per second of each step on ``frames`` (N, H, W, 3) uint8, and of the chain, with
+    the fit's ``params`` and the identity stage's ``trim``.
 
     Keys: ``frames``, ``facemesh_fps``, ``identity_pass_s`` (pass 1, once per video),
     ``fit_fps`` (pass 2, per frame), ``nmfc_fps``, ``eyes_fps`` and ``per_frame_fps``
@@ -33,10 +35,10 @@ def benchmark(model: FaceModel, frames: np.ndarray, settings: FitSettings = FitS
     t0 = time.perf_counter()
     points, found = detect_face_mesh(frames)
     t1 = time.perf_counter()
-    table = fit_video(model, points, found, h, settings)
+    table = fit_video(model, points, found, h, params)
     t2 = time.perf_counter()
-    identity = average_identity(table)
-    fit_again = fit_video(model, points, found, h, settings, identity=identity)
+    identity = average_identity(table, trim)
+    fit_again = fit_video(model, points, found, h, params, identity=identity)
     t3 = time.perf_counter()
     with NMFCRenderer(model, h, w) as renderer:
         for _ in renderer.render_table(fit_again, identity):

@@ -23,9 +23,9 @@ import yaml
 from h2h.core.config import resolve_path
 from h2h.core.errors import H2HError
 from h2h.core.outputs import write_manifest
-from h2h.face3d.face_model import FaceModel, build_face_model
-from h2h.face3d.fit import FitSettings
-from h2h.face3d.identity import average_identity
+from h2h.face3d.face_model import FaceModel, FaceModelParams, build_face_model
+from h2h.face3d.fit import FitParams
+from h2h.face3d.identity import IdentityParams, average_identity
 from h2h.media.video import iter_frames, probe, read_video
 from h2h.preprocess.crop import CropParams, crop_video, split_ranges
 from h2h.preprocess.landmarks import LandmarksParams, to_table, track_landmarks
@@ -49,8 +49,8 @@ def bench_preprocessing(videos: Mapping[str, str | Path], params: Mapping[str, A
                         frames: int, repeats: int) -> list[dict[str, Any]]:
     """Frames per second of crop and landmarks on the first ``frames`` frames of each video."""
     rows = []
-    crop_params = CropParams(**params["crop"])
-    landmark_params = LandmarksParams(**params["landmarks"])
+    crop_params = CropParams.from_params(params)
+    landmark_params = LandmarksParams.from_params(params)
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in videos.items():
             info = probe(path)
@@ -71,9 +71,9 @@ def bench_preprocessing(videos: Mapping[str, str | Path], params: Mapping[str, A
 
 def face_model_of(params: Mapping[str, Any]) -> FaceModel:
     """The face model of ``params['face_model']`` (paths relative to the working directory)."""
-    spec = params["face_model"]
-    model, _ = build_face_model(resolve_path(spec["ict"]), resolve_path(spec["canonical"]),
-                                spec["region"], spec["rounds"])
+    spec = FaceModelParams.from_params(params)
+    model, _ = build_face_model(resolve_path(spec.ict), resolve_path(spec.canonical),
+                                spec.region, spec.rounds)
     return model
 
 
@@ -85,7 +85,7 @@ def bench_recovery(videos: Mapping[str, str | Path], params: Mapping[str, Any],
     from h2h.bench.recovery import benchmark
 
     model = face_model_of(params)
-    crop_params = CropParams(**params["crop"])
+    crop_params = CropParams.from_params(params)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in videos.items():
@@ -95,34 +95,38 @@ def bench_recovery(videos: Mapping[str, str | Path], params: Mapping[str, Any],
             crop_video(path, n, info.fps, info.width, info.height, crop_params, out,
                        n_previews=0)
             rows.append({"video": name, "size": f"{crop_params.size}x{crop_params.size}",
-                         **benchmark(model, read_video(out),
-                                     FitSettings.from_params(params["fit"]))})
+                         **benchmark(model, read_video(out), FitParams.from_params(params),
+                                     IdentityParams.from_params(params).trim)})
     return rows
 
 
 def training_config(params: Mapping[str, Any], profile: str) -> ModelConfig:
     """The networks of ``train.profiles[profile]`` for the objective params.yaml trains: with
-    ``train.loss.lambda_vgg`` 0 (the default, as no package ships VGG19 weights) the "w/o VGG"
-    ablation, which computes the same objective, so that the benchmark builds no VGG19 either
-    (its cost would dominate a CPU step)."""
-    from h2h.nn.losses import LossConfig
-    from h2h.train.settings import model_config
+    ``train.loss.lambda_vgg`` 0 (as no package ships VGG19 weights) the "w/o VGG" ablation,
+    which computes the same objective, so that the benchmark builds no VGG19 either (its cost
+    would dominate a CPU step)."""
+    from h2h.train.settings import TrainParams
 
-    config = model_config({**params["train"], "profile": profile})
-    if LossConfig(**params["train"]["loss"]).uses_vgg(config.ablation):
+    train = replace(TrainParams.from_params(params), profile=profile)
+    config = train.model()
+    if train.loss.uses_vgg(config.ablation):
         return config
     return replace(config, ablation=replace(config.ablation, no_vgg=True))
 
 
 def bench_training(params: Mapping[str, Any], profile: str, steps: int = 3) -> dict[str, Any]:
     """Training iterations per second, peak memory and the generator's inference frames per
-    second of ``profile`` (:func:`h2h.bench.training.benchmark`: the real training loop on a
-    synthetic clip, ``steps`` steps after a warm-up step), whether the VGG loss was on and
-    torch's thread count."""
+    second of ``profile`` (:func:`h2h.bench.training.benchmark`: the real training loop with the
+    ``finetune`` options and the ``train`` objective on a synthetic clip, ``steps`` steps after
+    a warm-up step), whether the VGG loss was on and torch's thread count."""
     from h2h.bench.training import benchmark
+    from h2h.train.finetune import FinetuneParams
+    from h2h.train.settings import TrainParams
 
     config = training_config(params, profile)
-    return {**benchmark(config, steps=steps), "preset": profile,
+    options = FinetuneParams.from_params(params).options
+    loss = TrainParams.from_params(params).loss
+    return {**benchmark(config, options, loss, steps=steps, name=profile), "preset": profile,
             "vgg_loss": not config.ablation.no_vgg, "threads": torch.get_num_threads()}
 
 
@@ -143,13 +147,13 @@ def prepare_target(project: str | Path, name: str, video: str | Path, params: Ma
 
     info = probe(video)
     n = min(frames, info.frame_count)
-    crop_params = CropParams(**params["crop"])
+    crop_params = CropParams.from_params(params)
     split = split_ranges(n, crop_params.test_fraction)
     with tempfile.TemporaryDirectory() as tmp:
         track, table = recover_video(video, info, n, params, model,
                                      Path(tmp) / "frames.mkv")
-    identity = average_identity(table, frames=range(*split["train"]),
-                                trim=params["identity"]["trim"])
+    identity = average_identity(table, IdentityParams.from_params(params).trim,
+                                frames=range(*split["train"]))
 
     fields = {"frames": n, "fps": info.fps, "size": crop_params.size, "split": split}
     for stage, section, write in (
@@ -165,11 +169,14 @@ def prepare_target(project: str | Path, name: str, video: str | Path, params: Ma
     return project
 
 
-def _role_video(params: Mapping[str, Any], role: str) -> tuple[str, Path]:
-    for name, spec in params["videos"].items():
-        if spec["role"] == role:
-            return name, resolve_path(spec["path"])
-    raise H2HError(f"params.yaml has no video with role {role!r}")
+def _target_and_source(params: Mapping[str, Any]) -> tuple[tuple[str, Path], Path]:
+    """The first target (id, video) and the first other video of params.yaml."""
+    videos = {name: resolve_path(spec["path"]) for name, spec in params["videos"].items()}
+    if not params["targets"] or len(videos) < 2:
+        raise H2HError("params.yaml needs a target and another video to drive it")
+    target = params["targets"][0]
+    source = next(name for name in videos if name != target)
+    return (target, videos[target]), videos[source]
 
 
 def bench_reenact(params: Mapping[str, Any], frames: int,
@@ -184,11 +191,10 @@ def bench_reenact(params: Mapping[str, Any], frames: int,
     from h2h.reenact.live import reenact_live
     from h2h.reenact.offline import generator_path, load_trained_target, reenact_video
     from h2h.train.checkpoint import save_generator
-    from h2h.train.settings import model_config
+    from h2h.train.settings import TrainParams
 
-    target, target_video = _role_video(params, "target")
-    _, source_video = _role_video(params, "source")
-    config = model_config({**params["train"], "profile": profile})
+    (target, target_video), source_video = _target_and_source(params)
+    config = replace(TrainParams.from_params(params), profile=profile).model()
     with tempfile.TemporaryDirectory() as tmp:
         project = prepare_target(Path(tmp) / "project", target, target_video, params, frames)
         torch.manual_seed(0)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import resource
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
 
-from h2h.nn.config import PRESETS, ModelConfig
+from h2h.nn.config import ModelConfig
 from h2h.nn.losses import LossConfig
 from h2h.nn.temporal import min_sequence_length
 from h2h.nn.vgg import VGG19Features
@@ -27,14 +28,19 @@ from h2h.train.visuals import render_clip
 
 
 def benchmark(
-    preset: str | ModelConfig = "cpu",
+    config: ModelConfig,
+    options: TrainConfig,
+    loss: LossConfig,
     steps: int = 3,
-    batch_size: int = 1,
     device: str | torch.device | None = None,
-    amp: str = "bf16",
     inference_frames: int = 24,
+    name: str = "custom",
 ) -> dict[str, float | str]:
     """Train ``steps`` steps (after one warm-up step) and render ``inference_frames`` frames.
+
+    ``options`` give the batch size, precision and optimiser; the benchmark runs one epoch of
+    ``steps + 1`` steps without checkpoints or previews. The VGG network (when ``loss`` uses it)
+    has random weights: speed does not depend on them. ``name`` labels the figures.
 
     Returns train_it_per_s (optimiser steps per second, each a batch of windows),
     train_frames_per_s (generated training frames per second), g_inference_fps (sequential
@@ -42,21 +48,19 @@ def benchmark(
     memory, including whatever ran before in the process) and on a GPU peak_cuda_mb, plus the
     configuration figures.
     """
-    config = PRESETS[preset] if isinstance(preset, str) else preset
-    name = preset if isinstance(preset, str) else "custom"
+    batch_size = options.batch_size
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     window = min_sequence_length(config.temporal_scales, config.temporal_factor)
     frames = window * batch_size * (steps + 1)  # the windows of (steps + 1) batches
     clip = synthetic_clip(frames, config.resolution)
     dataset = WindowDataset([clip], config)
-    options = TrainConfig(epochs=1, decay_epochs=0, batch_size=batch_size,
-                          steps_per_epoch=steps + 1, checkpoint_every=10**9, preview_frames=0,
-                          amp=amp)
-    vgg = VGG19Features() if LossConfig().uses_vgg(config.ablation) else None
+    options = replace(options, epochs=1, decay_epochs=0, steps_per_epoch=steps + 1,
+                      checkpoint_every=10**9, preview_frames=0, time_budget_s=0)
+    vgg = VGG19Features() if loss.uses_vgg(config.ablation) else None
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     with tempfile.TemporaryDirectory() as tmp:
-        result = train(config, dataset, tmp, options, vgg_weights=vgg, device=device)
+        result = train(config, dataset, tmp, options, loss, vgg_weights=vgg, device=device)
         generator, _ = load_generator(result.generator, device)
     conditions = dataset.condition_frames(clip, np.arange(min(inference_frames, frames)))
     render_clip(generator, conditions[: generator.window], device)  # warm-up

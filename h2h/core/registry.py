@@ -30,11 +30,18 @@ def find_videos(folder: str | Path, pattern: str = "*") -> list[Path]:
                   if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES)
 
 
+#: Roles a registered video can take: where its id is listed besides ``videos`` (a source is
+#: listed nowhere else: any video can drive a reenactment).
+ROLE_LISTS = {"target": "targets", "corpus": "corpus", "source": None}
+
+
 def register_videos(params_path: str | Path, folder: str | Path, role: str,
                     pattern: str = "*") -> list[str]:
-    """Add every video of ``folder`` to ``videos`` in params.yaml with ``role``; returns the new
-    ids. Videos already registered (the same file, whether by a relative or an absolute path) are
-    skipped; clashing ids get a numeric suffix."""
+    """Add every video of ``folder`` to ``videos`` in params.yaml, and its id to ``targets`` or
+    ``corpus`` for those roles; returns the new ids. Videos already registered (the same file,
+    whether by a relative or an absolute path) are skipped; clashing ids get a numeric suffix."""
+    if role not in ROLE_LISTS:
+        raise H2HError(f"unknown role {role!r}; choose one of {', '.join(ROLE_LISTS)}")
     params_path = Path(params_path)
     load_params(params_path)  # refuse to edit an invalid file
     yaml = YAML()
@@ -51,7 +58,9 @@ def register_videos(params_path: str | Path, folder: str | Path, role: str,
         number = 2
         while name in videos:
             name, number = f"{base}_{number}", number + 1
-        videos[name] = {"path": str(path), "role": role}
+        videos[name] = {"path": str(path)}
+        if ROLE_LISTS[role] is not None:
+            data[ROLE_LISTS[role]].append(name)
         added.append(name)
     yaml.dump(data, params_path)
     load_params(params_path)

@@ -1,16 +1,17 @@
-"""MLflow logging for stage runs.
+"""MLflow tracking of stage runs, training runs included: one writer, :class:`MlflowTracker`.
 
 The default store is a SQLite file at the project root (``sqlite:///mlflow.db``); set
 ``MLFLOW_TRACKING_URI`` to log to a shared server instead. Each stage logs to the experiment
-``h2h-<stage>``, tagged with the stage, the unit (video or target) and the git commit, so
-``mlflow ui`` can filter and compare runs.
+``h2h-<stage>`` (marked as a model-training experiment, so ``mlflow ui`` opens on its runs
+table), each run tagged with the stage, the unit and what it is made of (video, target, source,
+mode, variant) and the git state, so ``mlflow ui`` can filter and compare runs. A run is opened
+before the work and closed after it, so its duration is the work's.
 
 SQLite tolerates one writer at a time, and Snakemake runs several stages at once, so writes to a
-SQLite store are serialised with a lock file beside the database.
+SQLite store are serialised with a lock file beside the database, held only for each write.
 
-Long runs (training) report through the small :class:`Tracker` protocol instead of one
-:func:`log_stage_run` call: :class:`NullTracker` ignores everything (library use, tests,
-benchmarks) and :class:`MlflowTracker` logs to MLflow, holding the lock only for each write.
+Code reports through the small :class:`Tracker` protocol: :class:`NullTracker` ignores
+everything (library use, tests, benchmarks), :class:`MlflowTracker` logs to MLflow.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from typing import Any, Protocol
 import numpy as np
 
 EXPERIMENT_PREFIX = "h2h-"
+#: The experiment tag with which ``mlflow ui`` (3.x) opens an experiment on its runs table
+#: instead of the GenAI overview.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 LOG = logging.getLogger("h2h.core.tracking")
 
 
@@ -81,35 +85,6 @@ def store_lock(uri: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def log_stage_run(
-    stage: str,
-    unit: str,
-    params: Mapping[str, Any],
-    metrics: Mapping[str, float],
-    artifacts: list[Path] | tuple[Path, ...] = (),
-    tags: Mapping[str, str] | None = None,
-    root: str | Path = ".",
-) -> str:
-    """Record one finished stage run in one go and return its MLflow run id.
-
-    The run is tagged ``stage``, ``git_commit``, ``git_dirty`` and ``tags`` (what the unit is,
-    e.g. ``video=obama``).
-    """
-    import mlflow
-
-    uri = tracking_uri(root)
-    with store_lock(uri):
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(EXPERIMENT_PREFIX + stage)
-        all_tags = {"stage": stage, **(tags or {}), **git_state(root)}
-        with mlflow.start_run(run_name=f"{stage}:{unit}", tags=all_tags) as run:
-            mlflow.log_params(flatten(params))
-            mlflow.log_metrics({key: float(value) for key, value in metrics.items()})
-            for artifact in artifacts:
-                mlflow.log_artifact(str(artifact))
-        return run.info.run_id
-
-
 class Tracker(Protocol):
     """Where a long run reports: parameters once, metrics and images per step, files at the end.
 
@@ -129,6 +104,8 @@ class Tracker(Protocol):
     def log_image(self, name: str, rgb: np.ndarray, step: int) -> None: ...
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None: ...
+
+    def log_model(self, model: Any, name: str) -> None: ...
 
     def finish(self, status: str = "FINISHED") -> None: ...
 
@@ -154,12 +131,16 @@ class NullTracker:
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         pass
 
+    def log_model(self, model: Any, name: str) -> None:
+        pass
+
     def finish(self, status: str = "FINISHED") -> None:
         pass
 
 
 class MlflowTracker:
-    """A :class:`Tracker` logging to experiment ``h2h-<stage>``, tagged like :func:`log_stage_run`.
+    """A :class:`Tracker` logging to experiment ``h2h-<stage>``, run ``<stage>:<unit>``, tagged
+    ``stage``, ``unit``, ``tags`` (what the unit is made of) and the git state.
 
     Every write takes the SQLite lock for just that call, so stages running beside a long
     training run are not blocked for its duration. Nothing touches MLflow before :meth:`start`.
@@ -173,7 +154,7 @@ class MlflowTracker:
     def __init__(self, stage: str, unit: str, tags: Mapping[str, str] | None = None,
                  root: str | Path = ".", run_name: str | None = None) -> None:
         self.stage, self.unit = stage, unit
-        self.tags = dict(tags) if tags is not None else {"target": unit}
+        self.tags = dict(tags or {})
         self.root = Path(root)
         self.run_name = run_name or f"{stage}:{unit}"
         self.uri = tracking_uri(root)
@@ -193,6 +174,8 @@ class MlflowTracker:
         from mlflow import MlflowClient
         from mlflow.exceptions import MlflowException
 
+        # A stage's stderr is for its own one-line messages, not the store's creation notes.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
         with store_lock(self.uri):
             self._client = client = MlflowClient(self.uri)
             if run_id is not None:
@@ -203,11 +186,9 @@ class MlflowTracker:
                                 self.uri)
                     run_id = None
             if run_id is None:
-                name = EXPERIMENT_PREFIX + self.stage
-                experiment = client.get_experiment_by_name(name)
-                experiment_id = (experiment.experiment_id if experiment is not None
-                                 else client.create_experiment(name))
-                tags = {"stage": self.stage, **self.tags, **git_state(self.root)}
+                experiment_id = _experiment(client, EXPERIMENT_PREFIX + self.stage)
+                tags = {"stage": self.stage, "unit": self.unit, **self.tags,
+                        **git_state(self.root)}
                 run_id = client.create_run(experiment_id, tags=tags,
                                            run_name=self.run_name).info.run_id
         self.run_id = run_id
@@ -237,8 +218,38 @@ class MlflowTracker:
         with self._write() as client:
             client.log_artifact(self.run_id, str(path), artifact_path)
 
+    def log_model(self, model: Any, name: str) -> None:
+        """``model`` (a torch module) as an MLflow PyTorch model of this run, which
+        ``mlflow.pytorch.load_model(f"runs:/{run_id}/{name}")`` loads (it needs h2h installed)."""
+        import mlflow
+        import mlflow.pytorch
+
+        with self._write():
+            mlflow.set_tracking_uri(self.uri)
+            with mlflow.start_run(run_id=self.run_id):
+                mlflow.pytorch.log_model(model, name=name, serialization_format="pickle",
+                                         pip_requirements=[f"torch=={_torch_version()}"])
+            self._client.update_run(self.run_id, status="RUNNING")
+
     def finish(self, status: str = "FINISHED") -> None:
         if self.run_id is None:  # never started: nothing to close
             return
         with self._write() as client:
             client.set_terminated(self.run_id, status)
+
+
+def _experiment(client: Any, name: str) -> str:
+    """The id of experiment ``name``, created as a model-training experiment when missing."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is None:
+        return client.create_experiment(name, tags=EXPERIMENT_KIND)
+    if not set(EXPERIMENT_KIND.items()) <= set(experiment.tags.items()):
+        for key, value in EXPERIMENT_KIND.items():
+            client.set_experiment_tag(experiment.experiment_id, key, value)
+    return experiment.experiment_id
+
+
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__.split("+")[0]

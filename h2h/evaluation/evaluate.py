@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from h2h.core.config import Section
 from h2h.evaluation.metrics.face_features import dlib_face_metrics, face_embeddings
 from h2h.evaluation.metrics.fvd import fvd
 from h2h.evaluation.metrics.geometry import EYE_POINTS, aed, aeld, ard, dai
@@ -24,12 +26,22 @@ from h2h.evaluation.metrics.pixels import apd, mapd, mouth_apd
 from h2h.evaluation.metrics.temporal import relative_warping_error, warping_error
 from h2h.face3d.face_model import FaceModel
 from h2h.face3d.facemesh import detect_face_mesh
-from h2h.face3d.fit import FitSettings, fit_video
+from h2h.face3d.fit import FitParams, fit_video
 from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of, make_table
 from h2h.geometry.rotations import rotvec_to_euler
 from h2h.nn.regions import mouth_centres, mouth_crop_size
 from h2h.preprocess.flow import clip_flows
 from h2h.preprocess.landmarks import N_POINTS, LandmarkDetector, detect_landmarks
+
+
+@dataclass(frozen=True)
+class EvaluateParams(Section):
+    """params.yaml's ``evaluate`` section (paper 4.3)."""
+
+    name: ClassVar[str] = "evaluate"
+
+    i3d_weights: str | None  # TorchScript I3D file for FVD; without it FVD is left out
+    max_reference_frames: int  # real target frames FID / MMD^2 compare with
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ class Recovery:
         return rotvec_to_euler(cameras_of(self.fit)[:, :3])
 
 
-def recover(frames: np.ndarray, model: FaceModel, settings: FitSettings,
+def recover(frames: np.ndarray, model: FaceModel, settings: FitParams,
             landmark_upsample: int) -> Recovery:
     """Run the fit and landmark stages' analysis on a video held in memory.
 

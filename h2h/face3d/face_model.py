@@ -13,10 +13,12 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from h2h.core.config import Section
 from h2h.core.errors import H2HError
 from h2h.core.outputs import load_npz, save_npz
 from h2h.geometry.alignment import closest_points_on_mesh, similarity_transform
@@ -40,6 +42,18 @@ _ICT_KEYS = (
     "mean", "identity_basis", "expression_basis", "expression_names", "triangles",
     "landmarks_68", "region_face", "region_narrow_face", "region_head_neck",
 )
+
+
+@dataclass(frozen=True)
+class FaceModelParams(Section):
+    """params.yaml's ``face_model`` section: which files and part of ICT-FaceKit (paper 3.1-3.2)."""
+
+    name: ClassVar[str] = "face_model"
+
+    ict: str  # the ICT-FaceKit npz (see ../shared/data/README.md for its keys)
+    canonical: str  # MediaPipe's canonical face mesh (OBJ), for the Face Mesh correspondence
+    region: str  # face | narrow_face | face_and_neck: the part rendered into NMFCs
+    rounds: int  # closest-point / identity refits of the correspondence
 
 
 @dataclass(frozen=True)
@@ -286,7 +300,7 @@ def with_correspondence(model: FaceModel, corr: Correspondence) -> FaceModel:
 
 
 def build_face_model(
-    ict_path: str | Path, canonical_obj_path: str | Path, region: str = "face", rounds: int = 5
+    ict_path: str | Path, canonical_obj_path: str | Path, region: str, rounds: int
 ) -> tuple[FaceModel, Correspondence]:
     """What the face_model stage does: load the region, build the correspondence, attach it.
 

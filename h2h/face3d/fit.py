@@ -22,15 +22,15 @@ bases, computed once, so no frame builds the (936 x 153) Jacobian.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from h2h.core.config import Section
 from h2h.core.errors import H2HError
 from h2h.core.progress import progress
 from h2h.face3d.face_model import N_MEDIAPIPE, FaceModel
@@ -40,29 +40,26 @@ from h2h.geometry.boxqp import solve_box_qp
 from h2h.geometry.rotations import matrix_to_rotvec, rotvec_to_matrix
 from h2h.media.sheets import sample_indices
 
+#: Blendshapes kept at 0. Gaze is drawn by the eye sketches (paper 3.3); ICT's eyeLook* shapes
+#: only nudge the eyelids (the eyeballs are not in the model), so the 468 points cannot tell them
+#: from eye shape, eyeSquint and eyeWide, and fitting them adds lid jitter.
+UNFITTED_EXPRESSIONS: tuple[str, ...] = tuple(
+    f"eyeLook{d}_{s}" for d in ("Down", "In", "Out", "Up") for s in ("L", "R"))
+
 
 @dataclass(frozen=True)
-class FitSettings:
-    """Parameters of :func:`fit_video` (the fit stage's params.yaml section)."""
+class FitParams(Section):
+    """params.yaml's ``fit`` section: the regularised least-squares fit of paper 3.1."""
 
-    identity_reg: float = 1.0  # ridge on identity coefficients (prior N(0, 1)), residuals in cm
-    expression_reg: float = 0.01  # small ridge on expression weights, which are also in [0, 1]
-    steps: int = 8  # joint Gauss-Newton steps per frame (at most; stops when converged)
-    identity_frames: int = 60  # frames fitted together to estimate the video's identity
-    identity_rounds: int = 3  # alternations of (cameras + expressions) and identity in pass 1
-    max_gap: int = 5  # frames without a face: interpolate runs up to this long
-    # Blendshapes kept at 0. Gaze is drawn by the eye sketches (paper 3.3); ICT's eyeLook*
-    # shapes only nudge the eyelids (the eyeballs are not in the model), so the 468 points
-    # cannot tell them from eye shape, eyeSquint and eyeWide, and fitting them adds lid jitter.
-    unfitted_expressions: tuple[str, ...] = tuple(
-        f"eyeLook{d}_{s}" for d in ("Down", "In", "Out", "Up") for s in ("L", "R")
-    )
+    name: ClassVar[str] = "fit"
 
-    @classmethod
-    def from_params(cls, fit: Mapping[str, Any]) -> FitSettings:
-        """The settings of params.yaml's ``fit`` section; its ``min_valid`` is the coverage
-        threshold of :func:`check_coverage`, not a setting of the fit itself."""
-        return cls(**{k: v for k, v in fit.items() if k != "min_valid"})
+    identity_reg: float  # ridge on identity coefficients (prior N(0, 1)), residuals in cm
+    expression_reg: float  # small ridge on expression weights, which are also in [0, 1]
+    steps: int  # joint Gauss-Newton steps per frame (at most; stops when converged)
+    identity_frames: int  # frames fitted together to estimate the video's identity
+    identity_rounds: int  # alternations of (cameras + expressions) and identity in pass 1
+    max_gap: int  # frames without a face: interpolate runs up to this long
+    min_valid: float  # a video with fewer fitted frames is rejected (:func:`check_coverage`)
 
 
 @dataclass
@@ -92,16 +89,16 @@ class FrameFitter:
     (u right, v up, pixels); ``w`` (depth) is used only to initialise the pose.
     """
 
-    def __init__(self, model: FaceModel, settings: FitSettings = FitSettings()) -> None:
+    def __init__(self, model: FaceModel, params: FitParams) -> None:
         if not model.has_correspondence:
             raise ValueError("the face model has no MediaPipe correspondence; build it first")
-        self.settings = settings
-        unknown = set(settings.unfitted_expressions) - set(model.expression_names)
+        self.params = params
+        unknown = set(UNFITTED_EXPRESSIONS) - set(model.expression_names)
         if unknown:
             raise H2HError(f"unknown expression names in unfitted_expressions: {sorted(unknown)}")
         self.n_exp_model = model.n_expression
         self.fitted = np.array(
-            [i for i, n in enumerate(model.expression_names) if n not in settings.unfitted_expressions]
+            [i for i, n in enumerate(model.expression_names) if n not in UNFITTED_EXPRESSIONS]
         )
         self.m0, u, e = model.mediapipe_bases
         e = e[self.fitted]
@@ -184,8 +181,8 @@ class FrameFitter:
         cam = self.init_camera(self.shape(identity, np.zeros(self.n_exp)), observed3)
         expression = np.zeros(self.n_exp)
         guess = None if previous is None else np.r_[np.zeros(6), previous]
-        reg = np.r_[np.zeros(6), np.full(self.n_exp, self.settings.expression_reg)]
-        for _ in range(self.settings.steps):
+        reg = np.r_[np.zeros(6), np.full(self.n_exp, self.params.expression_reg)]
+        for _ in range(self.params.steps):
             h, g = self.normal_equations(observed, cam, np.concatenate([identity, expression]), "exp")
             h[np.diag_indices_from(h)] += reg
             sol = solve_box_qp(h, g, self.lo, self.hi, guess)
@@ -206,7 +203,7 @@ class FrameFitter:
         with this frame's evidence (one linear solve; the model is linear in it)."""
         h, g = self.normal_equations(observed, cam, np.concatenate([identity, expression]), "id")
         h_ii, g_i = h[6:, 6:], g[6:]
-        lam = self.settings.identity_reg
+        lam = self.params.identity_reg
         return np.linalg.solve(h_ii + lam * np.eye(self.n_id), g_i + lam * identity)
 
     def video_identity(
@@ -221,7 +218,7 @@ class FrameFitter:
         identity and expression bases overlap (e.g. eye shape vs eyeWide).
         """
         ids = slice(6, 6 + self.n_id)
-        schur = self.settings.identity_reg * np.eye(self.n_id)
+        schur = self.params.identity_reg * np.eye(self.n_id)
         rhs = np.zeros(self.n_id)
         for observed, cam, expression in frames:
             h, g = self.normal_equations(observed, cam, np.concatenate([identity, expression]), "all")
@@ -230,7 +227,7 @@ class FrameFitter:
             fixed = exp_idx[at_bound]
             free = np.r_[np.arange(6), exp_idx[~at_bound]]
             g = g - h[:, fixed] @ expression[at_bound]
-            h[exp_idx, exp_idx] += self.settings.expression_reg
+            h[exp_idx, exp_idx] += self.params.expression_reg
             h_uu = h[np.ix_(free, free)]
             h_ua = h[free, ids]
             x = np.linalg.solve(h_uu, np.column_stack([h_ua, g[free]]))
@@ -304,10 +301,10 @@ def estimate_identity(fitter: FrameFitter, points: np.ndarray, found: np.ndarray
     are left out of the identity step.
     """
     _check_points(points, found)
-    frames = identity_sample_frames(found, fitter.settings.identity_frames)
+    frames = identity_sample_frames(found, fitter.params.identity_frames)
     observed3 = points[frames].astype(np.float64)
     identity = np.zeros(fitter.n_id)
-    for _ in range(fitter.settings.identity_rounds):
+    for _ in range(fitter.params.identity_rounds):
         fits = [fitter.fit_expression(obs, identity) for obs in observed3]
         errors = np.array(
             [fitter.rmse_px(o[:, :2], cam, identity, e) for o, (cam, e) in zip(observed3, fits)]
@@ -325,7 +322,7 @@ def fit_video(
     points: np.ndarray,
     found: np.ndarray,
     image_height: int,
-    settings: FitSettings = FitSettings(),
+    params: FitParams,
     identity: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Fit every frame of one video; returns the fit table of :mod:`h2h.face3d.fit_table`.
@@ -333,14 +330,14 @@ def fit_video(
     ``points`` / ``found``: output of :func:`h2h.face3d.facemesh.detect_face_mesh` (y-up camera frame);
     ``image_height`` converts to the table's y-down ``ty``. ``identity``: skip pass 1 and use
     this one (e.g. a target's known identity). Frames without a face are interpolated over runs
-    of at most ``settings.max_gap`` frames and stay invalid otherwise.
+    of at most ``params.max_gap`` frames and stay invalid otherwise.
     """
     found = np.asarray(found, bool)
     _check_points(points, found)
     # One BLAS thread: the solves are tiny, and OpenBLAS's thread hand-offs made them ~3x slower.
     with threadpool_limits(1):
-        table = _fit_frames(FrameFitter(model, settings), points, found, image_height, identity)
-    return fill_short_gaps(table, settings.max_gap)
+        table = _fit_frames(FrameFitter(model, params), points, found, image_height, identity)
+    return fill_short_gaps(table, params.max_gap)
 
 
 def _fit_frames(

@@ -10,16 +10,28 @@ averaged, which is less noisy than the median for the same robustness to a few b
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.stats import trim_mean
 
+from h2h.core.config import Section
 from h2h.core.errors import H2HError
 from h2h.face3d.fit_table import identities_of
 
 
-def robust_mean(samples: np.ndarray, trim: float = 0.2) -> np.ndarray:
+@dataclass(frozen=True)
+class IdentityParams(Section):
+    """params.yaml's ``identity`` section (paper 3.2)."""
+
+    name: ClassVar[str] = "identity"
+
+    trim: float  # fraction of frames cut at each end of the per-coefficient trimmed mean
+
+
+def robust_mean(samples: np.ndarray, trim: float) -> np.ndarray:
     """Per-column trimmed mean of (N, K) samples, cutting ``trim`` of N at each end."""
     samples = np.asarray(samples, dtype=np.float64)
     if samples.ndim != 2 or len(samples) == 0:
@@ -30,7 +42,7 @@ def robust_mean(samples: np.ndarray, trim: float = 0.2) -> np.ndarray:
 
 
 def average_identity(
-    table: pd.DataFrame, frames: Iterable[int] | None = None, trim: float = 0.2
+    table: pd.DataFrame, trim: float, frames: Iterable[int] | None = None
 ) -> np.ndarray:
     """Robust mean of the ``id_*`` columns over the valid, measured (not interpolated) rows of a
     fit table, optionally only those whose ``frame`` is in ``frames`` (the training split)."""

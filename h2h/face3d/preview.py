@@ -5,10 +5,13 @@ fitted face overlaid, and side-by-side frames (frame | NMFC | eyes | overlay) fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
+from h2h.core.config import Section
 from h2h.face3d.face_model import FaceModel
 from h2h.geometry.camera import project
 from h2h.media.sheets import GREEN, draw_points
@@ -18,6 +21,15 @@ LANDMARK_OUTLINES: tuple[tuple[int, int, bool], ...] = (
     (0, 16, False), (17, 21, False), (22, 26, False), (27, 30, False), (31, 35, False),
     (36, 41, True), (42, 47, True), (48, 59, True), (60, 67, True),
 )
+
+
+@dataclass(frozen=True)
+class PreviewParams(Section):
+    """params.yaml's ``preview`` section."""
+
+    name: ClassVar[str] = "preview"
+
+    frames: int  # length of the side-by-side preview video
 
 
 def landmarks_68(model: FaceModel, identity: np.ndarray, expression: np.ndarray, camera: np.ndarray) -> np.ndarray:

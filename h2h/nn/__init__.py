@@ -9,8 +9,8 @@ ablations, build_models), ``generator`` (G, Eq. 5), ``discriminator`` (D_I, D_M,
     from h2h.nn.generator import render_sequence
     from h2h.nn.losses import LossConfig, Window, build_objective
 
-    models = build_models(ModelConfig(resolution=128, ngf=32, n_blocks=4, ndf=32))
-    objective = build_objective(models, LossConfig(), vgg_weights="vgg19.pth")
+    models = build_models(ModelConfig(128, ngf=32, n_blocks=4, ndf=32, num_d=2, n_layers_d=3))
+    objective = build_objective(models, LossConfig(10.0, 10.0), vgg_weights="vgg19.pth")
     generated = render_sequence(models.generator, conditions, context=models.config.window - 1)
     terms = objective(Window(conditions[:, 2:], generated, real, mouth_centres, flows))
 """

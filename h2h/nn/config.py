@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, fields
 
 from torch import nn
 
+from h2h.core.errors import H2HError
 from h2h.nn.discriminator import DynamicsDiscriminator, MultiscaleDiscriminator
 from h2h.nn.generator import DOWNSAMPLING, RGB, Generator
 from h2h.nn.layers import init_weights
@@ -48,18 +49,19 @@ class Ablation:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sizes of G and the discriminators. The defaults are the paper's (see :data:`PAPER`).
+    """Sizes of G and the discriminators (params.yaml's ``train.profiles`` name the sets used:
+    the paper's is resolution 256, ngf 64, 9 residual blocks, ndf 64, 2 scales of 3 layers).
 
     window: conditional frames G reads per output frame (X_{t-2..t}: 3).
     temporal_scales / temporal_factor: D_D scale k sees frames temporal_factor**k apart.
     """
 
-    resolution: int = 256
-    ngf: int = 64
-    n_blocks: int = 9
-    ndf: int = 64
-    num_d: int = 2
-    n_layers_d: int = 3
+    resolution: int
+    ngf: int
+    n_blocks: int
+    ndf: int
+    num_d: int
+    n_layers_d: int
     temporal_scales: int = 3
     temporal_factor: int = 2
     window: int = 3
@@ -68,16 +70,16 @@ class ModelConfig:
     def __post_init__(self) -> None:
         step = 2**DOWNSAMPLING
         if self.resolution <= 0 or self.resolution % step:
-            raise ValueError(f"resolution must be a positive multiple of {step}: {self.resolution}")
+            raise H2HError(f"resolution must be a positive multiple of {step}: {self.resolution}")
         for name in ("ngf", "ndf", "num_d", "n_layers_d", "temporal_scales", "window"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be positive: {getattr(self, name)}")
+                raise H2HError(f"{name} must be positive: {getattr(self, name)}")
         if self.n_blocks < 0:
-            raise ValueError(f"n_blocks must not be negative: {self.n_blocks}")
+            raise H2HError(f"n_blocks must not be negative: {self.n_blocks}")
         if self.temporal_factor < 2:
-            raise ValueError(f"temporal_factor must be >= 2: {self.temporal_factor}")
+            raise H2HError(f"temporal_factor must be >= 2: {self.temporal_factor}")
         if not self.ablation.no_sequential_g and self.window < 2:
-            raise ValueError("a sequential generator needs window >= 2")
+            raise H2HError("a sequential generator needs window >= 2")
 
     @property
     def min_sequence_length(self) -> int:
@@ -93,13 +95,6 @@ class ModelConfig:
         if self.ablation.no_dynamics_d:
             return []
         return temporal_strides(self.temporal_scales, self.temporal_factor)
-
-
-#: The paper's networks: 256x256, ngf 64, 9 residual blocks (G about 71 M parameters).
-PAPER = ModelConfig()
-#: A CPU demo: 128x128, ngf 32, 4 residual blocks, ndf 32.
-CPU = ModelConfig(resolution=128, ngf=32, n_blocks=4, ndf=32)
-PRESETS: dict[str, ModelConfig] = {"paper": PAPER, "cpu": CPU}
 
 
 class Models(nn.Module):

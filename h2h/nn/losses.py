@@ -84,8 +84,8 @@ class LossConfig:
     trade D_D coverage for speed).
     """
 
-    lambda_vgg: float = 10.0
-    lambda_feat: float = 10.0
+    lambda_vgg: float
+    lambda_feat: float
     flow_norm: float = 20.0
     temporal_step: int = 1
 
@@ -242,14 +242,13 @@ class GANObjective(nn.Module):
 
 
 def build_objective(
-    models: Models, config: LossConfig | None = None, vgg_weights: str | Path | None = None
+    models: Models, config: LossConfig, vgg_weights: str | Path | None = None
 ) -> GANObjective:
     """The objective for ``models``; loads VGG19 from ``vgg_weights`` only when the VGG loss is on.
 
     Raises H2HError (saying how to obtain the file) when the VGG loss is on and the file is
     missing or wrong; with lambda_vgg = 0 or the no-VGG ablation no file is needed.
     """
-    config = config or LossConfig()
     use_vgg = config.uses_vgg(models.config.ablation)
     vgg = VGGLoss(load_vgg19_features(vgg_weights)) if use_vgg else None
     return GANObjective(models, config, vgg)

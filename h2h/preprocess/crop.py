@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
 import pandas as pd
 from scipy.signal import savgol_filter
 
+from h2h.core.config import Section
 from h2h.core.errors import H2HError
 from h2h.core.progress import progress
 from h2h.media.sheets import draw_box, fit_square, sample_indices
@@ -25,7 +27,11 @@ from h2h.preprocess.detect import Detector, largest_box, make_detector
 
 
 @dataclass(frozen=True)
-class CropParams:
+class CropParams(Section):
+    """params.yaml's ``crop`` section (paper 4.1)."""
+
+    name: ClassVar[str] = "crop"
+
     detector: str
     detect_every: int
     detect_max_side: int

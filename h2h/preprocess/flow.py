@@ -14,11 +14,14 @@ in pixels such that ``a(p) ~ b(p + flow(p))``; hence ``warp(b, flow) ~ a``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
 
+from h2h.core.config import Section
 from h2h.core.errors import H2HError
 from h2h.core.outputs import load_npz, save_npz
 from h2h.core.progress import progress
@@ -30,6 +33,17 @@ PRESETS = {
 }
 
 _KEY_PREFIX = "stride_"
+
+
+@dataclass(frozen=True)
+class FlowParams(Section):
+    """params.yaml's ``flow`` section: the real-frame flows D_D is trained with (paper 3.4)."""
+
+    name: ClassVar[str] = "flow"
+
+    size: int  # flows are computed at this side (the training resolution)
+    strides: tuple[int, ...]  # frame distances of D_D's temporal scales
+    preset: str  # OpenCV DIS preset: ultrafast | fast | medium
 
 
 def _dis(preset: str) -> cv2.DISOpticalFlow:

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from h2h.core.config import Section
 from h2h.core.errors import H2HError
 from h2h.media.video import probe
 
 
 @dataclass(frozen=True)
-class IngestParams:
+class IngestParams(Section):
+    """params.yaml's ``ingest`` section: the limits a raw video must meet."""
+
+    name: ClassVar[str] = "ingest"
+
     min_frames: int
     max_frames: int  # frames kept from the start of the video, 0 = all
     min_size: int

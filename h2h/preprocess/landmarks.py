@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sized
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
 import pandas as pd
 
+from h2h.core.config import Section
 from h2h.core.errors import H2HError
 from h2h.core.gaps import FilledSeries, fill_short_gaps
 from h2h.core.progress import progress
@@ -71,7 +73,11 @@ def detect_landmarks(frames: Iterable[np.ndarray], detector: LandmarkDetector) -
 
 
 @dataclass(frozen=True)
-class LandmarksParams:
+class LandmarksParams(Section):
+    """params.yaml's ``landmarks`` section (paper 3.3)."""
+
+    name: ClassVar[str] = "landmarks"
+
     upsample: int  # dlib HOG upsampling
     max_gap: int  # longest run of missed frames that is interpolated
     min_valid: float  # smallest acceptable fraction of frames with landmarks

@@ -16,17 +16,28 @@ Every mode renders the target's average identity. The result has the fit-table l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy.ndimage import gaussian_filter1d
 
+from h2h.core.config import Section
 from h2h.core.errors import H2HError
 from h2h.face3d.fit_table import cameras_of, expressions_of, make_table
 
 MODES: tuple[str, ...] = ("head", "face", "self")
 #: The modes driven by another person's video (``self`` replays the target's own test split).
 SOURCE_MODES: tuple[str, ...] = ("head", "face")
+
+
+@dataclass(frozen=True)
+class ConditioningParams(Section):
+    """params.yaml's ``conditioning`` section (paper 4.2)."""
+
+    name: ClassVar[str] = "conditioning"
+
+    smooth_sigma: float  # Gaussian smoothing (frames) of the adapted head-mode cameras
 
 
 def check_mode(mode: str, modes: tuple[str, ...] = MODES) -> None:

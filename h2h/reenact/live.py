@@ -30,14 +30,15 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from h2h.face3d.facemesh import FaceMeshTracker
-from h2h.face3d.fit import FitSettings, FrameFitter, estimate_identity
+from h2h.face3d.fit import FitParams, FrameFitter, estimate_identity
 from h2h.face3d.nmfc import NMFCRenderer
 from h2h.media.label import synthetic_metadata
 from h2h.preprocess.crop import BoxTracker, CropBox, CropParams
 from h2h.preprocess.eyes import EYE_POINTS, draw_eyes
-from h2h.preprocess.landmarks import LandmarkDetector
-from h2h.reenact.conditioning import OnlineConditioner
-from h2h.reenact.offline import ReenactOutput, StepTimes, Synthesiser, TrainedTarget
+from h2h.preprocess.landmarks import LandmarkDetector, LandmarksParams
+from h2h.reenact.conditioning import ConditioningParams, OnlineConditioner
+from h2h.reenact.offline import StepTimes, TrainedTarget
+from h2h.reenact.synthesis import ReenactOutput, Synthesiser
 
 T = TypeVar("T")
 
@@ -82,23 +83,24 @@ class LiveReenactor:
     def __init__(self, trained: TrainedTarget, mode: str, frame_width: int, frame_height: int,
                  identity_frames: int = 25, device: str | torch.device = "cpu") -> None:
         params = trained.params
-        crop = CropParams(**params["crop"])
+        crop = CropParams.from_params(params)
         self.size = crop.size
         self.frame_width, self.frame_height = frame_width, frame_height
         self.boxes = BoxTracker(crop, frame_width, frame_height)
-        self.landmarks = LandmarkDetector(params["landmarks"]["upsample"])
-        settings = FitSettings.from_params(params["fit"])
-        self.fitter = FrameFitter(trained.model, settings)
+        landmarks = LandmarksParams.from_params(params)
+        self.landmarks = LandmarkDetector(landmarks.upsample)
+        fit = FitParams.from_params(params)
+        self.fitter = FrameFitter(trained.model, fit)
         self.identity_frames = identity_frames
         self.source_identity = np.zeros(self.fitter.n_id)
         self.identity_frozen = False
         self._warmup: list[np.ndarray] = []
         self._previous: np.ndarray | None = None
-        self._fit_hold: _Hold[tuple[np.ndarray, np.ndarray]] = _Hold(settings.max_gap)
-        self._eyes_hold: _Hold[np.ndarray] = _Hold(params["landmarks"]["max_gap"])
+        self._fit_hold: _Hold[tuple[np.ndarray, np.ndarray]] = _Hold(fit.max_gap)
+        self._eyes_hold: _Hold[np.ndarray] = _Hold(landmarks.max_gap)
         train_rows, train_eyes = trained.target.part("train")
         self.conditioner = OnlineConditioner(mode, train_rows, train_eyes,
-                                             params["conditioning"]["smooth_sigma"])
+                                             ConditioningParams.from_params(params).smooth_sigma)
         self.target_size = trained.target.size
         self.synthesise = Synthesiser(trained.generator, trained.config, device)
         self.times = StepTimes()

@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
 import pandas as pd
 import torch
 from threadpoolctl import threadpool_limits
@@ -44,16 +42,16 @@ from h2h.core.errors import H2HError
 from h2h.core.progress import progress
 from h2h.face3d.face_model import FaceModel
 from h2h.face3d.facemesh import detect_face_mesh
-from h2h.face3d.fit import FitSettings, check_coverage, fit_video
-from h2h.media.label import add_visible_mark, synthetic_metadata
-from h2h.media.video import VideoInfo, VideoWriter, iter_frames, probe
+from h2h.face3d.fit import FitParams, check_coverage, fit_video
+from h2h.media.label import synthetic_metadata
+from h2h.media.video import VideoInfo, iter_frames, probe
 from h2h.nn.config import ModelConfig
 from h2h.nn.generator import Generator
 from h2h.preprocess.crop import CropParams, crop_video
 from h2h.preprocess.eyes import eye_points
 from h2h.preprocess.landmarks import LandmarksParams, LandmarkTrack, to_table, track_landmarks
-from h2h.reenact.conditioning import SOURCE_MODES, check_mode
-from h2h.reenact.streaming import StreamingGenerator
+from h2h.reenact.conditioning import SOURCE_MODES, ConditioningParams, check_mode
+from h2h.reenact.synthesis import ReenactOutput, Synthesiser
 from h2h.reenact.target import (
     Target,
     TargetPaths,
@@ -107,11 +105,6 @@ def load_trained_target(project: str | Path, name: str, variant: str = "full",
     return TrainedTarget(target, FaceModel.load(model_path), generator, config, params, variant)
 
 
-def default_device() -> str:
-    """The generator's device: the first CUDA GPU when there is one, else the CPU."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 class StepTimes:
     """Wall time spent in each named step, summed over frames."""
 
@@ -136,101 +129,18 @@ def recover_video(video: str | Path, info: VideoInfo, n: int, params: Mapping[st
     ``times`` collects each step's wall time. Raises :class:`H2HError` naming ``video`` when it
     has no face or too few fitted frames."""
     times = times or StepTimes()
-    crop_params = CropParams(**params["crop"])
+    crop_params = CropParams.from_params(params)
     with times("crop"):
         crop_video(video, n, info.fps, info.width, info.height, crop_params, crops,
                    n_previews=0)
     with times("landmarks"):
-        track = track_landmarks(iter_frames(crops), LandmarksParams(**params["landmarks"]), video)
+        track = track_landmarks(iter_frames(crops), LandmarksParams.from_params(params), video)
     with times("facemesh+fit"):
         points, found = detect_face_mesh(iter_frames(crops), total=n)
-        table = fit_video(model, points, found, crop_params.size,
-                          FitSettings.from_params(params["fit"]))
-        check_coverage(table, params["fit"]["min_valid"], video)
+        fit = FitParams.from_params(params)
+        table = fit_video(model, points, found, crop_params.size, fit)
+        check_coverage(table, fit.min_valid, video)
     return track, table
-
-
-def resize_to(image: np.ndarray, resolution: int) -> np.ndarray:
-    """A square image at ``resolution`` (cv2.INTER_AREA, as training resizes its inputs)."""
-    if image.shape[0] == resolution:
-        return image
-    return cv2.resize(image, (resolution, resolution), interpolation=cv2.INTER_AREA)
-
-
-class Synthesiser:
-    """The generator's side of reenactment, one frame at a time: the NMFC and eye images at the
-    generator's resolution, stacked on channels as in training (NMFC alone for a generator
-    trained without eyes), in, the generated frame out."""
-
-    def __init__(self, generator: Generator, config: ModelConfig,
-                 device: str | torch.device = "cpu") -> None:
-        self.stream = StreamingGenerator(generator, device)
-        self.resolution = config.resolution
-        self.eyes = not config.ablation.no_eyes
-
-    def __call__(self, nmfc: np.ndarray, eyes: np.ndarray) -> np.ndarray:
-        condition = resize_to(nmfc, self.resolution)
-        if self.eyes:
-            condition = np.concatenate([condition, resize_to(eyes, self.resolution)], axis=-1)
-        return self.stream.step(condition)
-
-
-class ReenactOutput:
-    """The video(s) a reenactment writes, in ``delivery`` mode at the source's frame rate:
-    the result and optionally a side-by-side video (source crop | NMFC | eyes | result, each at
-    the result's resolution) and a lossless copy of the result (exact pixels, for metrics). Both carry the synthetic metadata; the visible mark is drawn on
-    every result frame unless ``mark`` is False. Files appear only when closed successfully."""
-
-    def __init__(self, out: str | Path, fps: float, metadata: dict[str, str], mark: bool = True,
-                 side_by_side: str | Path | None = None,
-                 lossless: str | Path | None = None) -> None:
-        self.mark = mark
-        self.writers = [VideoWriter(out, fps, "delivery", metadata)]
-        self.side_by_side = self.lossless = None
-        if side_by_side is not None:
-            self.side_by_side = VideoWriter(side_by_side, fps, "delivery", metadata)
-            self.writers.append(self.side_by_side)
-        if lossless is not None:
-            self.lossless = VideoWriter(lossless, fps, "lossless", metadata)
-            self.writers.append(self.lossless)
-        self.frames = 0
-        self._open = True
-
-    def write(self, result: np.ndarray, crop: np.ndarray | None, nmfc: np.ndarray,
-              eyes: np.ndarray) -> None:
-        """Append one generated frame (and its inputs, for the side-by-side video: ``crop``
-        may be None when there is none)."""
-        if self.mark:
-            result = add_visible_mark(result)
-        self.writers[0].write(result)
-        if self.side_by_side is not None:
-            size = result.shape[0]
-            tiles = [resize_to(image, size) for image in (crop, nmfc, eyes)]
-            self.side_by_side.write(np.concatenate([*tiles, result], axis=1))
-        if self.lossless is not None:
-            self.lossless.write(result)
-        self.frames += 1
-
-    def close(self) -> None:
-        """Finish every video (raises H2HError when nothing was written)."""
-        self._open = False
-        for writer in self.writers:
-            writer.close()
-
-    def abort(self) -> None:
-        """Stop and remove every partial video."""
-        self._open = False
-        for writer in self.writers:
-            writer.abort()
-
-    def __enter__(self) -> ReenactOutput:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
-        if exc_type is not None:
-            self.abort()
-        elif self._open:
-            self.close()
 
 
 @dataclass
@@ -275,7 +185,7 @@ def reenact_video(source: str | Path, trained: TrainedTarget, mode: str, out: st
         with times("conditioning+render"):
             conditioning, _ = condition_target(mode, target, table,
                                                eye_points(to_table(track.series)),
-                                               params["conditioning"]["smooth_sigma"])
+                                               ConditioningParams.from_params(params).smooth_sigma)
             images = render_conditioning(conditioning, model, target.size, target.identity)
         synthesise = Synthesiser(trained.generator, trained.config, device)
         metadata = synthetic_metadata(target.name, Path(source).name, mode)

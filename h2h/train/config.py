@@ -33,7 +33,8 @@ OPERATIONAL = (
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How G and the discriminators are optimised (paper 4.1: Adam, lr 2e-4, betas (0.5, 0.999)).
+    """How G and the discriminators are optimised (paper 4.1: Adam, lr 2e-4, betas (0.5, 0.999));
+    the ``options`` of params.yaml's ``pretrain`` and ``finetune`` sections.
 
     epochs: passes over the training windows (the paper trains 40).
     decay_epochs: the learning rate falls linearly to 0 over the last ``decay_epochs`` epochs
@@ -51,23 +52,23 @@ class TrainConfig:
     each epoch (0: none).
     """
 
-    epochs: int = 40
-    decay_epochs: int = 20
-    batch_size: int = 1
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    seed: int = 0
-    steps_per_epoch: int = 0
-    amp: str = "bf16"
-    channels_last: bool = True
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 1
-    time_budget_s: float = 0.0
-    num_workers: int = 0
-    log_every: int = 1
-    sample_every: int = 0
-    preview_frames: int = 50
+    epochs: int
+    decay_epochs: int
+    batch_size: int
+    lr: float
+    beta1: float
+    beta2: float
+    seed: int
+    steps_per_epoch: int
+    amp: str
+    channels_last: bool
+    checkpoint_every: int
+    keep_checkpoints: int
+    time_budget_s: float
+    num_workers: int
+    log_every: int
+    sample_every: int
+    preview_frames: int
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every"):

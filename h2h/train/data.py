@@ -5,19 +5,19 @@ Memory. A :class:`Clip` holds its streams at the model resolution: real, NMFC an
 as uint8 (197 MB per 1000 frames per stream at 256x256) and one float16 flow array per temporal
 stride (262 MB per 1000 frames per stride at 256x256): about 1.4 GB per 1000 frames with eyes and
 three strides, a quarter of that at 128x128. One target video fits in memory. A pretraining corpus
-(FaceForensics++: 1000 videos) does not, so :func:`load_clips` with a ``cache_dir`` decodes each
-clip once into .npy files and memory-maps them: a window reads only its own frames, the OS page
-cache keeps what fits, and DataLoader workers share the mapping instead of copying the data.
+(FaceForensics++: 1000 videos) does not, so the corpus stage decodes each clip once into .npy
+files (:func:`save_clip`) and pretraining memory-maps them (:func:`open_clip`): a window reads
+only its own frames, the OS page cache keeps what fits, and DataLoader workers share the mapping
+instead of copying the data.
 
-Window convention (the same as :func:`h2h.nn.generator.render_sequence`): a window of T frames starting at
-frame s comes with the ``window - 1`` condition frames before s that G's first output needs; at
+Window convention (the same as :func:`h2h.nn.generator.render_sequence`): a window of T frames
+starting at frame s comes with the ``window - 1`` condition frames before s that G's first output needs; at
 the start of a clip, where there are none, the first frame is repeated. G's previously generated
 frames start as zeros at every window, as at the start of a video.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -229,45 +229,19 @@ def open_clip(directory: str | Path) -> Clip:
                 {int(s): load(f"flow_{s}") for s in meta["strides"]})
 
 
-def _cache_key(paths: ClipPaths, options: dict[str, Any]) -> str:
-    """Hash of the load options and the size and modification time of every source file."""
-    stamps = {}
-    for source in paths.sources(options["eyes"]):
-        stat = source.stat() if source.exists() else None
-        stamps[str(source.resolve())] = [stat.st_size, stat.st_mtime_ns] if stat else None
-    text = json.dumps({"options": options, "sources": stamps}, sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:12]
-
-
 def load_clips(
     videos: Mapping[str, ClipPaths],
     resolution: int,
-    cache_dir: str | Path | None = None,
     split: str = "train",
     max_frames: int = 0,
     eyes: bool = True,
     strides: Sequence[int] = FLOW_STRIDES,
 ) -> list[Clip]:
-    """Clips of many videos (a pretraining corpus), named by their ids.
-
-    Without ``cache_dir`` every clip is held in memory. With it, each clip is decoded once into
-    ``cache_dir/<id>-<hash>/`` (the hash covers the options and the source files' sizes and
-    times, so a re-run stage invalidates it) and memory-mapped: peak memory is one clip while
-    building the cache, and only the page cache afterwards.
-    """
-    options = {"resolution": resolution, "split": split, "max_frames": max_frames, "eyes": eyes,
-               "strides": sorted(strides)}
-    clips = []
-    for video, paths in progress(videos.items(), "clips", len(videos)):
-        if cache_dir is None:
-            clips.append(load_clip(paths, resolution, split, max_frames, eyes, strides, video))
-            continue
-        directory = Path(cache_dir) / f"{video}-{_cache_key(paths, options)}"
-        if not (directory / _CLIP_JSON).is_file():
-            save_clip(load_clip(paths, resolution, split, max_frames, eyes, strides, video),
-                      directory)
-        clips.append(open_clip(directory))
-    return clips
+    """Clips of several videos, named by their ids, held in memory (a corpus too large for
+    memory is saved clip by clip with :func:`save_clip` and memory-mapped with :func:`open_clip`,
+    as the corpus stage does)."""
+    return [load_clip(paths, resolution, split, max_frames, eyes, strides, video)
+            for video, paths in progress(videos.items(), "clips", len(videos))]
 
 
 def to_model_range(frames: torch.Tensor) -> torch.Tensor:

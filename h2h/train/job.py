@@ -13,7 +13,7 @@ from typing import Any
 
 from h2h.core.tracking import MlflowTracker
 from h2h.train.checkpoint import latest_checkpoint
-from h2h.train.data import ClipPaths, WindowDataset, load_clips
+from h2h.train.data import ClipPaths, WindowDataset, load_clips, open_clip
 from h2h.train.distributed import launch
 from h2h.train.loop import GENERATOR_FILE, LOSSES_CSV, train
 from h2h.train.settings import TrainingPlan
@@ -25,31 +25,32 @@ RESULT_FILE = "result.json"
 
 @dataclass(frozen=True)
 class TrainingJob:
-    """A training run: what to train (plan), on which videos, where its state lives.
+    """A training run: what to train (plan), on which clips, where its state lives.
 
+    The clips are the stage outputs of ``videos`` (loaded into memory: one target), or clips
+    saved by the corpus stage (``saved_clips``, memory-mapped: a corpus does not fit in memory).
     ``work_dir`` (losses, previews, the generator) and ``checkpoint_dir`` persist between calls,
-    so a killed run continues where its last checkpoint left it. ``cache_dir`` holds
-    memory-mapped clips (a corpus does not fit in memory).
+    so a killed run continues where its last checkpoint left it.
     """
 
     plan: TrainingPlan
-    videos: Mapping[str, ClipPaths]
     work_dir: Path
     checkpoint_dir: Path
     stage: str
     unit: str
+    videos: Mapping[str, ClipPaths] = field(default_factory=dict)
+    saved_clips: tuple[Path, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     init_from: Path | None = None
-    cache_dir: Path | None = None
     root: Path = Path(".")
 
 
 def run_in_process(job: TrainingJob) -> None:
     """Load the clips and train (every process of a data-parallel run calls this)."""
     model = job.plan.model
-    clips = load_clips(job.videos, model.resolution, cache_dir=job.cache_dir,
-                       max_frames=job.plan.max_frames, eyes=not model.ablation.no_eyes,
-                       strides=model.flow_strides)
+    clips = ([open_clip(directory) for directory in job.saved_clips] if job.saved_clips else
+             load_clips(job.videos, model.resolution, max_frames=job.plan.max_frames,
+                        eyes=not model.ablation.no_eyes, strides=model.flow_strides))
     tracker = MlflowTracker(job.stage, job.unit, tags=job.tags, root=job.root)
     dataset = WindowDataset(clips, model)
     result = train(model, dataset, job.work_dir, job.plan.options, job.plan.loss,

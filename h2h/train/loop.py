@@ -26,6 +26,7 @@ to continue its loss curve.
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import itertools
 import logging
@@ -413,7 +414,7 @@ class _Training:
         generator = self.out_dir / GENERATOR_FILE
         if self.ctx.is_main:
             save_generator(generator, self.models.generator, self.model_config)
-            self.tracker.log_artifact(generator, "model")
+            self.tracker.log_model(copy.deepcopy(self.models.generator).cpu(), "generator")
             if (self.out_dir / LOSSES_CSV).is_file():
                 self.tracker.log_artifact(self.out_dir / LOSSES_CSV)
             self.tracker.finish("FINISHED" if completed else "KILLED")
@@ -485,8 +486,8 @@ def train(
     model_config: ModelConfig,
     dataset: WindowDataset,
     out_dir: str | Path,
-    config: TrainConfig | None = None,
-    loss_config: LossConfig | None = None,
+    config: TrainConfig,
+    loss_config: LossConfig,
     vgg_weights: str | Path | VGG19Features | None = None,
     init_from: str | Path | None = None,
     tracker: Tracker | None = None,
@@ -509,13 +510,12 @@ def train(
     Under torchrun or :func:`h2h.train.distributed.launch` every process calls this with the same
     arguments; each trains on its share of every batch of windows.
     """
-    config = config or TrainConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else out_dir / "checkpoints"
     tracker = tracker or NullTracker()
     with process_group(device) as ctx:
-        run = _Training(ctx, model_config, dataset, out_dir, config, loss_config or LossConfig(),
+        run = _Training(ctx, model_config, dataset, out_dir, config, loss_config,
                         vgg_weights, init_from, tracker, checkpoint_dir)
         try:
             return run.run()

@@ -32,7 +32,8 @@ TEST_PROFILE = {"resolution": 32, "ngf": 8, "n_blocks": 1, "ndf": 8, "num_d": 1,
 
 def project_params(**train: object) -> dict:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["videos"] = {"obama": {"path": str(VIDEOS / "obama.mov"), "role": "target"}}
+    params["videos"] = {"obama": {"path": str(VIDEOS / "obama.mov")}}
+    params["targets"], params["corpus"] = ["obama"], []
     params["reenactments"] = {}
     params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
     params["train"]["profiles"]["test"] = TEST_PROFILE
@@ -90,7 +91,7 @@ def apd_project(stage_outputs) -> Path:
     paths = stage_outputs[0]
     project = paths.crop.parents[2]
     params = project_params()
-    params["train"]["options"].update(epochs=1, decay_epochs=0, preview_frames=0)
+    params["finetune"]["options"].update(epochs=1, decay_epochs=0, preview_frames=0)
     (project / "params.yaml").write_text(yaml.safe_dump(params))
     return project
 

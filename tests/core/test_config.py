@@ -24,7 +24,10 @@ def test_the_sample_configuration_is_valid():
 
 @pytest.mark.parametrize("change,message", [
     (lambda p: p["crop"].update(size=-1), "invalid parameter crop.size"),
-    (lambda p: p["videos"]["obama"].update(role="star"), "invalid parameter videos.obama.role"),
+    (lambda p: p["videos"]["obama"].update(role="star"),
+     r"invalid parameter videos.obama: .*'role' was unexpected"),
+    (lambda p: p["corpus"].append("nobody"), "corpus: 'nobody' is not a video id"),
+    (lambda p: p["finetune"]["options"].pop("lr"), "'lr' is a required property"),
     (lambda p: p.pop("fit"), "'fit' is a required property"),
     (lambda p: p["reenactments"]["obama_self"].update(source="dpe_man"),
      "self reenactment needs source == target"),

@@ -2,16 +2,16 @@ import numpy as np
 import pytest
 
 from h2h.evaluation.evaluate import Reference, evaluate, mouth_boxes, recover
-from h2h.face3d.fit import FitSettings
 from h2h.face3d.fit_table import expressions_of, identities_of
 from h2h.media.video import read_video
+from tests.support.params import FIT
 from tests.support.project import VIDEOS
 
 
 @pytest.fixture(scope="module")
 def real(face_model):
     frames = read_video(VIDEOS / "obama.mov", start=300, count=30)
-    return frames, recover(frames, face_model, FitSettings(), landmark_upsample=0)
+    return frames, recover(frames, face_model, FIT, landmark_upsample=0)
 
 
 def reference_of(frames, recovery, with_truth=True):

@@ -1,4 +1,5 @@
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import dlib
@@ -8,7 +9,7 @@ import pytest
 from scipy.optimize import lsq_linear
 
 from h2h.core.errors import H2HError
-from h2h.face3d.fit import FitSettings, FrameFitter, fit_video
+from h2h.face3d.fit import UNFITTED_EXPRESSIONS, FrameFitter, fit_video
 from h2h.face3d.fit_table import (
     cameras_of,
     expressions_of,
@@ -28,6 +29,7 @@ from h2h.geometry.rotations import (
     rotvec_to_euler,
     rotvec_to_matrix,
 )
+from tests.support.params import FIT, TRIM
 
 H = 256
 
@@ -117,10 +119,10 @@ def test_average_identity_uses_valid_measured_frames_of_a_split():
     valid[3] = False
     table = fill_short_gaps(_table(10, valid), 1)
     assert table.loc[3, "interpolated"]
-    np.testing.assert_allclose(average_identity(table, frames=[0, 1, 2, 3], trim=0.0), 1.0)
-    np.testing.assert_allclose(average_identity(table, trim=0.0), np.mean([0, 1, 2, 4, 5, 6, 7, 8, 9]))
+    np.testing.assert_allclose(average_identity(table, 0.0, frames=[0, 1, 2, 3]), 1.0)
+    np.testing.assert_allclose(average_identity(table, 0.0), np.mean([0, 1, 2, 4, 5, 6, 7, 8, 9]))
     with pytest.raises(H2HError):
-        average_identity(table, frames=[3])
+        average_identity(table, TRIM, frames=[3])
 
 
 # --- synthetic ground truth -------------------------------------------------------------------
@@ -128,7 +130,7 @@ def test_average_identity_uses_valid_measured_frames_of_a_split():
 def _synthetic(model, seed: int, n: int):
     """n frames of one random ICT person: pose, sparse expressions, 0.5 px noise."""
     rng = np.random.default_rng(seed)
-    fitted = FrameFitter(model).fitted
+    fitted = FrameFitter(model, FIT).fitted
     m0, u, e = model.mediapipe_bases
     identity = rng.normal(size=100)
     exps = np.zeros((n, 53))
@@ -148,7 +150,7 @@ def _synthetic(model, seed: int, n: int):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_fit_recovers_synthetic_ground_truth(face_model, seed):
     points, cams, exps = _synthetic(face_model, seed, 40)
-    table = fit_video(face_model, points, np.ones(len(points), bool), H)
+    table = fit_video(face_model, points, np.ones(len(points), bool), H, FIT)
     assert table["valid"].all() and not table["interpolated"].any()
     fitted = cameras_of(table)
     angle = rotation_angle_deg(rotvec_to_matrix(fitted[:, :3]), rotvec_to_matrix(cams[:, :3]))
@@ -161,7 +163,7 @@ def test_fit_recovers_synthetic_ground_truth(face_model, seed):
     np.testing.assert_allclose(fitted[:, 3:5], cams[:, 3:5], atol=2.0)
     np.testing.assert_allclose(fitted[:, 5], cams[:, 5], rtol=0.03)
     # Gaze blendshapes are not fitted.
-    look = [face_model.expression_index(n) for n in FitSettings().unfitted_expressions]
+    look = [face_model.expression_index(n) for n in UNFITTED_EXPRESSIONS]
     assert (expressions_of(table)[:, look] == 0).all()
 
 
@@ -170,14 +172,14 @@ def test_missing_faces_are_interpolated_or_invalid(face_model):
     found = np.ones(16, bool)
     found[[3, 8, 9, 10, 11]] = False
     points[~found] = np.nan
-    table = fit_video(face_model, points, found, H, FitSettings(max_gap=2))
+    table = fit_video(face_model, points, found, H, replace(FIT, max_gap=2))
     assert table.loc[3, "valid"] and table.loc[3, "interpolated"]
     assert np.isnan(table.loc[3, "rmse_px"])
     assert not table.loc[8:11, "valid"].any() and table.loc[8:11, "tx"].isna().all()
     assert list(table.columns[:3]) == ["frame", "valid", "interpolated"]
     assert list(table.columns[3:-1]) == parameter_columns() and table.columns[-1] == "rmse_px"
     with pytest.raises(H2HError, match="no face"):
-        fit_video(face_model, points, np.zeros(16, bool), H)
+        fit_video(face_model, points, np.zeros(16, bool), H, FIT)
 
 
 # --- real video -------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ from h2h.face3d.fit_table import cameras_of, expressions_of
 from h2h.face3d.identity import average_identity
 from h2h.face3d.nmfc import NMFCRenderer, face_mask
 from h2h.geometry.camera import project
+from tests.support.params import TRIM
 
 
 @pytest.fixture(scope="module")
 def obama_nmfc(face_model, clips):
     clip = clips["obama.mov"]
-    identity = average_identity(clip.fit)
+    identity = average_identity(clip.fit, TRIM)
     with NMFCRenderer(face_model, 256, 256) as renderer:
         images = np.stack(list(renderer.render_table(clip.fit, identity)))
     return clip, identity, images
@@ -87,7 +88,7 @@ def test_reused_renderer_matches_a_fresh_one(face_model, clips):
 def test_invalid_rows_render_black_and_expressions_show(face_model, clips):
     fit = clips["obama.mov"].fit.iloc[:3].copy()
     fit.loc[1, "valid"] = False
-    identity = average_identity(clips["obama.mov"].fit)
+    identity = average_identity(clips["obama.mov"].fit, TRIM)
     with NMFCRenderer(face_model, 256, 256) as renderer:
         images = list(renderer.render_table(fit, identity))
         assert not images[1].any() and images[0].any() and images[2].any()

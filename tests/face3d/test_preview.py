@@ -6,12 +6,13 @@ from h2h.face3d.identity import average_identity
 from h2h.face3d.nmfc import NMFCRenderer
 from h2h.face3d.preview import landmarks_68, mesh_overlay, side_by_side
 from h2h.media.sheets import contact_sheet, save_png
+from tests.support.params import TRIM
 
 
 def test_overlay_sheet_and_side_by_side(face_model, clips, tmp_path):
     clip = clips["obama.mov"]
     fit = clip.fit
-    identity = average_identity(fit)
+    identity = average_identity(fit, TRIM)
     cams, ids, exps = cameras_of(fit), identities_of(fit), expressions_of(fit)
     with NMFCRenderer(face_model, 256, 256) as renderer:
         nmfc = renderer.render(identity, exps[0], cams[0])

@@ -5,10 +5,14 @@ import dataclasses
 import pytest
 import torch
 
-from h2h.nn.config import CPU, PAPER, PRESETS, Ablation, ModelConfig, build_models, count_parameters
+from h2h.core.errors import H2HError
+from h2h.nn.config import Ablation, build_models, count_parameters
 from h2h.nn.discriminator import DynamicsDiscriminator, MultiscaleDiscriminator
+from tests.support.params import profile
 
-TINY = ModelConfig(resolution=64, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
+PAPER = profile("paper")
+CPU = profile("cpu")
+TINY = profile("tiny", ngf=8, ndf=8, temporal_scales=2)
 
 
 def test_multiscale_patch_discriminator_returns_every_layer_at_every_scale():
@@ -82,8 +86,7 @@ def test_min_sequence_length_covers_the_coarsest_temporal_scale():
     assert without_dd.min_sequence_length == 1
 
 
-def test_presets():
-    assert PRESETS == {"paper": PAPER, "cpu": CPU}
+def test_the_paper_profile_has_the_papers_sizes():
     assert (PAPER.resolution, PAPER.ngf, PAPER.n_blocks, PAPER.ndf) == (256, 64, 9, 64)
     assert (PAPER.num_d, PAPER.n_layers_d) == (2, 3)
     assert (PAPER.temporal_scales, PAPER.temporal_factor) == (3, 2)
@@ -99,8 +102,8 @@ def test_presets():
     ],
 )
 def test_bad_configurations_are_rejected(kwargs, message):
-    with pytest.raises(ValueError, match=message):
-        ModelConfig(**kwargs)
+    with pytest.raises(H2HError, match=message):
+        dataclasses.replace(PAPER, **kwargs)
 
 
 def test_weights_are_initialised_as_in_pix2pixhd():

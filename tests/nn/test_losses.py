@@ -10,7 +10,6 @@ from h2h.nn.config import Ablation, ModelConfig, build_models
 from h2h.nn.generator import render_sequence
 from h2h.nn.losses import (
     GANObjective,
-    LossConfig,
     Window,
     build_objective,
     feature_matching_loss,
@@ -18,6 +17,7 @@ from h2h.nn.losses import (
     lsgan_generator_loss,
 )
 from h2h.nn.vgg import VGG19Features, VGGLoss
+from tests.support.params import loss
 from tests.support.training import TINY
 
 FULL_G = {"adv_image", "adv_mouth", "adv_dynamics", "feat_image", "feat_dynamics", "vgg", "total"}
@@ -32,7 +32,7 @@ def setup(ablation: Ablation = Ablation(), config: ModelConfig = TINY, seed: int
     torch.manual_seed(seed)
     config = dataclasses.replace(config, ablation=ablation)
     models = build_models(config)
-    objective = GANObjective(models, LossConfig(), VGGLoss(VGG19Features()))
+    objective = GANObjective(models, loss(lambda_vgg=10.0), VGGLoss(VGG19Features()))
     b, t, s, c = 2, 5, config.resolution, ablation.condition_channels
     conditions = torch.rand(b, t + 2, c, s, s) * 2 - 1
     window = Window(
@@ -168,13 +168,13 @@ def test_dynamics_terms_depend_on_the_real_flows():
 def test_build_objective_needs_vgg_weights_only_when_the_vgg_loss_is_on(tmp_path):
     models = build_models(TINY)
     with pytest.raises(H2HError, match="VGG19"):
-        build_objective(models)
-    assert build_objective(models, LossConfig(lambda_vgg=0)).vgg is None
+        build_objective(models, loss(lambda_vgg=10.0))
+    assert build_objective(models, loss(lambda_vgg=0)).vgg is None
     no_vgg = build_models(dataclasses.replace(TINY, ablation=Ablation(no_vgg=True)))
-    assert build_objective(no_vgg).vgg is None
+    assert build_objective(no_vgg, loss(lambda_vgg=10.0)).vgg is None
     path = tmp_path / "vgg19.pth"
     torch.save(VGG19Features().state_dict(), path)
-    assert build_objective(models, vgg_weights=path).vgg is not None
+    assert build_objective(models, loss(lambda_vgg=10.0), vgg_weights=path).vgg is not None
 
 
 def test_objective_runs_under_autocast_and_channels_last():

@@ -43,7 +43,8 @@ def assert_one_line_error(result, path, reason):
 ])
 def test_ingest_rejects_bad_videos(project, bad_videos, name, reason):
     path = bad_videos / name
-    result = run([sys.executable, "stages/ingest.py", "bad", str(path), "data/ingest/bad"],
+    result = run([sys.executable, "stages/ingest.py", "--video", "bad", "--path", str(path),
+                  "--out", "data/ingest/bad"],
                  project, check=False)
     assert_one_line_error(result, path, reason)
     assert not (project / "data/ingest/bad").exists()
@@ -52,17 +53,18 @@ def test_ingest_rejects_bad_videos(project, bad_videos, name, reason):
 
 def test_crop_rejects_a_video_without_a_face(project, bad_videos):
     path = bad_videos / "noise.mp4"
-    run([sys.executable, "stages/ingest.py", "noise", str(path), "data/ingest/noise"], project)
-    result = run([sys.executable, "stages/crop.py", "noise", "data/ingest/noise",
-                  "data/crop/noise"], project, check=False)
+    run([sys.executable, "stages/ingest.py", "--video", "noise", "--path", str(path), "--out",
+         "data/ingest/noise"], project)
+    result = run([sys.executable, "stages/crop.py", "--video", "noise", "--ingest",
+                  "data/ingest/noise", "--out", "data/crop/noise"], project, check=False)
     assert_one_line_error(result, path, "no face found in any of the 8 sampled frames")
     assert not (project / "data/crop/noise").exists()
     assert (project / "data/ingest/noise/manifest.json").is_file()  # earlier work is kept
 
 
 def test_a_stage_fails_clearly_before_its_input_exists(project):
-    result = run([sys.executable, "stages/landmarks.py", "ghost", "data/crop/ghost",
-                  "data/landmarks/ghost"], project, check=False)
+    result = run([sys.executable, "stages/landmarks.py", "--video", "ghost", "--crop",
+                  "data/crop/ghost", "--out", "data/landmarks/ghost"], project, check=False)
     assert_one_line_error(result, "data/crop/ghost", "run the crop stage first")
     assert not (project / "data/landmarks/ghost").exists()
 
@@ -72,7 +74,8 @@ def test_invalid_parameters_name_the_key(project):
     original = params.read_text()
     try:
         params.write_text(original.replace("size: 256", "size: -3"))
-        result = run([sys.executable, "stages/crop.py", "x", "data/ingest/x", "data/crop/x"],
+        result = run([sys.executable, "stages/crop.py", "--video", "x", "--ingest", "data/ingest/x",
+                      "--out", "data/crop/x"],
                      project, check=False)
         assert_one_line_error(result, "params.yaml", "invalid parameter crop.size")
     finally:

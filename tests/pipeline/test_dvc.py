@@ -29,7 +29,7 @@ def test_dvc_repro_caches_per_video_and_per_parameter(make_project):
 
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["videos"]["dpe_man2"] = {"path": params["videos"]["dpe_man"]["path"].replace(
-        "dpe_man.mp4", "dpe_man2.mp4"), "role": "source"}
+        "dpe_man.mp4", "dpe_man2.mp4")}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert stages_run(run(PREPROCESSING, project).stdout) == {
         "ingest@dpe_man2", "crop@dpe_man2", "landmarks@dpe_man2"}
@@ -50,7 +50,12 @@ def test_every_stage_run_is_recorded_in_mlflow(make_project):
                            ("landmarks", "contact_sheet.png")):
         experiment = client.get_experiment_by_name(f"h2h-{stage}")
         [found] = client.search_runs([experiment.experiment_id])
+        assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
         assert found.data.tags["stage"] == stage and found.data.tags["video"] == "dpe_man"
+        assert found.info.status == "FINISHED"
+        # The run is opened before the work and closed after it.
+        duration = (found.info.end_time - found.info.start_time) / 1000
+        assert duration >= found.data.metrics["wall_s"] > 0
         assert re.fullmatch(r"[0-9a-f]{40}", found.data.tags["git_commit"])
         assert found.data.tags["git_dirty"] == "false"
         assert found.data.metrics["frames"] == (334 if stage == "ingest" else 24)

@@ -4,16 +4,21 @@ variants, head / face / self reenactment videos labelled synthetic, metrics, the
 caching per video."""
 
 import json
+import re
 
 import mlflow
+import mlflow.pytorch
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from h2h.face3d.face_model import FaceModel
 from h2h.media.label import is_labelled_synthetic
 from h2h.media.video import probe, read_video
-from tests.support.project import RECOVERY, SMALL, create_project, run, stages_run
+from h2h.train.checkpoint import load_generator
+from tests.support.project import SMALL, create_project, run, set_params, stages_run
+from tests.support.project import VIDEOS as SAMPLE_VIDEOS
 
 pytestmark = pytest.mark.slow
 
@@ -29,14 +34,14 @@ QUICK = {"epochs": 1, "decay_epochs": 0, "steps_per_epoch": 2, "checkpoint_every
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     project = create_project(tmp_path_factory.mktemp("full"), VIDEOS, **SMALL,
-                             train={"profile": "tiny", "options": QUICK},
+                             train={"profile": "tiny"}, finetune={"options": QUICK},
                              pretrain={"options": QUICK})
     ran = stages_run(run(["dvc", "repro"], project).stdout)
     assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in VIDEOS}
                    | {f"{stage}@{name}" for stage in ("conditioning", "reenact", "evaluate")
                       for name in REENACTMENTS}
-                   | {"face_model", "pretrain", "finetune@obama-full", "finetune@obama-no_eyes",
-                      "report"})
+                   | {"face_model", "corpus@dpe_man2", "pretrain", "finetune@obama-full",
+                      "finetune@obama-no_eyes", "report"})
     return project
 
 
@@ -104,13 +109,51 @@ def test_runs_are_comparable_in_mlflow(project):
     trainings = runs("finetune")
     assert {r.data.tags["variant"] for r in trainings} == {"full", "no_eyes"}
     assert all("g_total" in r.data.metrics for r in trainings)
+    # The finetuned generator is an MLflow PyTorch model, the same network as generator.pt.
+    [full] = [r for r in trainings if r.data.tags["variant"] == "full"]
+    logged = mlflow.pytorch.load_model(f"runs:/{full.info.run_id}/generator")
+    saved, _ = load_generator(project / "data/finetune/obama/full/generator.pt")
+    assert all(torch.equal(a, b) for a, b in zip(logged.state_dict().values(),
+                                                  saved.state_dict().values()))
 
 
-def test_caching_per_video(project):
+def dvc_status(project) -> set[str]:
+    """The stages ``dvc status`` lists as out of date."""
+    return set(re.findall(r"^(\S+):$", run(["dvc", "status"], project).stdout, flags=re.M))
+
+
+def ancestors(project, stage: str) -> set[str]:
+    """The stages ``stage`` depends on, directly or not (``dvc dag``)."""
+    dot = run(["dvc", "dag", "--dot", stage], project).stdout
+    return set(re.findall(r'"([^"]+)"', dot)) - {stage}
+
+
+def test_a_change_puts_out_of_date_exactly_what_reads_it(project):
     assert stages_run(run(["dvc", "repro"], project).stdout) == set()
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["videos"]["lp_woman2"] = {"path": params["videos"]["dpe_man"]["path"].replace(
-        "dpe_man.mp4", "lp_woman2.mp4"), "role": "source"}
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(run(RECOVERY, project).stdout) == {
-        f"{stage}@lp_woman2" for stage in PER_VIDEO}
+    original = (project / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+
+    def write(changed: dict) -> None:
+        (project / "params.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+
+    # A driving video: its own preprocessing, nothing trained.
+    params["videos"]["lp_woman2"] = {"path": str(SAMPLE_VIDEOS / "lp_woman2.mp4")}
+    write(params)
+    new_video = {f"{stage}@lp_woman2" for stage in PER_VIDEO}
+    assert dvc_status(project) == new_video
+    # The same video in the corpus: its corpus clip and the pretraining too.
+    params["corpus"].append("lp_woman2")
+    write(params)
+    assert dvc_status(project) == new_video | {"corpus@lp_woman2", "pretrain"}
+    (project / "params.yaml").write_text(original)
+    assert dvc_status(project) == set()
+
+    # A landmarks parameter: every video's landmarks; the pretraining reads landmarks only
+    # through its corpus video's clip.
+    set_params(project, "landmarks", max_gap=3)
+    assert dvc_status(project) == {f"landmarks@{video}" for video in VIDEOS}
+    assert {s for s in ancestors(project, "pretrain") if s.startswith("landmarks")} == {
+        "landmarks@dpe_man2"}
+    assert {s for s in ancestors(project, "finetune@obama-full")
+            if s.startswith("landmarks")} == {"landmarks@obama", "landmarks@dpe_man2"}
+    (project / "params.yaml").write_text(original)

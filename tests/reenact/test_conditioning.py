@@ -7,6 +7,7 @@ from h2h.face3d.identity import average_identity
 from h2h.face3d.preview import landmarks_68
 from h2h.geometry.camera import project
 from h2h.reenact.conditioning import MODES, OnlineConditioner, condition
+from tests.support.params import TRIM
 
 
 def _eyes(model, fit):
@@ -26,7 +27,7 @@ def people(face_model, clips):
     test = clips["obama.mov"].fit.iloc[50:].reset_index(drop=True)  # "test split"
     source = clips["dpe_man.mp4"].fit.copy()
     source.loc[5, "valid"] = False  # one frame the source lost
-    return target, test, source, average_identity(target)
+    return target, test, source, average_identity(target, TRIM)
 
 
 def test_head_mode_moves_the_source_head_into_the_target_frame(face_model, people):

@@ -144,8 +144,9 @@ def test_condition_target_drives_the_rows_the_conditioning_stage_drove(trained_p
 def test_bench_reenact_times_every_step_offline_and_live():
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
-    params["videos"] = {"obama": {"path": str(VIDEOS / "obama.mov"), "role": "target"},
-                        "dpe_man": {"path": str(SOURCE), "role": "source"}}
+    params["videos"] = {"obama": {"path": str(VIDEOS / "obama.mov")},
+                        "dpe_man": {"path": str(SOURCE)}}
+    params["targets"], params["corpus"] = ["obama"], []
     figures = bench_reenact(params, frames=12)
     assert set(figures) == {"offline", "live"}
     for run, row in figures.items():

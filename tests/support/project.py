@@ -55,11 +55,11 @@ ProjectFactory = Callable[..., Path]
 def create_project(folder: Path, videos: dict[str, tuple[str, str]], name: str = "project",
                    **overrides: dict[str, Any]) -> Path:
     """A git + DVC copy of the project in ``folder/name`` whose params.yaml has ``videos`` and
-    ``overrides`` (section -> values to update).
+    ``overrides`` (section -> values merged into it, nested mappings key by key).
 
-    ``videos`` maps id -> (file name in the sample folder or absolute path, role); targets and
-    reenactments of videos not in the copy are dropped. Every copy is a fresh git repository, as
-    a user's clone would be.
+    ``videos`` maps id -> (file name in the sample folder or absolute path, role): ``target``
+    and ``corpus`` videos make the ``targets`` and ``corpus`` lists; reenactments of videos not
+    in the copy are dropped. Every copy is a fresh git repository, as a user's clone would be.
     """
     project = folder / name
     for relative in project_files():
@@ -67,19 +67,17 @@ def create_project(folder: Path, videos: dict[str, tuple[str, str]], name: str =
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / relative, target)
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["videos"] = {vid: {"path": str(VIDEOS / path), "role": role}
-                        for vid, (path, role) in videos.items()}
+    params["videos"] = {vid: {"path": str(VIDEOS / path)} for vid, (path, _) in videos.items()}
     params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))
-    params["targets"] = [t for t in params["targets"] if t in videos]
+    params["targets"] = [vid for vid, (_, role) in videos.items() if role == "target"]
+    params["corpus"] = [vid for vid, (_, role) in videos.items() if role == "corpus"]
     params["reenactments"] = {name: spec for name, spec in params["reenactments"].items()
                               if {spec["target"], spec["source"]} <= set(videos)}
-    for section, values in overrides.items():
-        params[section].update(values)
+    merge(params, overrides)
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q"], project)
     run("git add -A && git -c user.name=t -c user.email=t@t commit -qm init", project)
     return project
-
 
 
 #: Stage options that keep the pipeline tests short: 24 frames, detection on every 4th.
@@ -93,12 +91,20 @@ def stages_run(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
 
+def merge(params: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Update ``params`` in place with ``changes``, nested mappings key by key."""
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(params.get(key), dict):
+            merge(params[key], value)
+        else:
+            params[key] = value
 
-def set_params(project, section, **values):
+
+def set_params(project: Path, section: str, **values: Any) -> None:
+    """Change keys of one section of a project copy's params.yaml."""
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params[section].update(values)
+    merge(params, {section: values})
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
 
 
 def snakemake_jobs(output: str) -> set[str]:
@@ -112,7 +118,6 @@ def snakemake_jobs(output: str) -> set[str]:
         values = re.findall(r"\w+=([^,\s]+)", wildcards.group(1)) if wildcards else []
         jobs.add(f"{rule.group(1)}@{'-'.join(values)}" if values else rule.group(1))
     return jobs
-
 
 
 def digests(project) -> dict[str, str]:

@@ -10,16 +10,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from h2h.nn.config import ModelConfig
-from h2h.nn.losses import LossConfig
-from h2h.train.config import TrainConfig
+from tests.support.params import loss, options, profile
 
 #: 32 px, ngf 8, two temporal scales: 5-frame windows.
-TINY = ModelConfig(resolution=32, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
-NO_VGG = LossConfig(lambda_vgg=0)
+TINY = profile("tiny", resolution=32, ngf=8, ndf=8, temporal_scales=2)
+NO_VGG = loss(lambda_vgg=0)
 #: Two epochs of three steps, a checkpoint every two: enough to interrupt and resume mid-epoch.
-QUICK = TrainConfig(epochs=2, decay_epochs=1, steps_per_epoch=3, checkpoint_every=2,
-                    keep_checkpoints=10, preview_frames=0)
+QUICK = options(epochs=2, decay_epochs=1, steps_per_epoch=3, checkpoint_every=2,
+                keep_checkpoints=10, preview_frames=0)
 
 
 class RecordingTracker:
@@ -32,6 +30,7 @@ class RecordingTracker:
         self.metrics: list[tuple[int, dict[str, float]]] = []
         self.images: list[tuple[str, np.ndarray, int]] = []
         self.artifacts: list[tuple[Path, str | None]] = []
+        self.models: list[tuple[Any, str]] = []
         self.status: str | None = None
 
     def start(self, run_id: str | None = None) -> str:
@@ -50,6 +49,9 @@ class RecordingTracker:
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.artifacts.append((Path(path), artifact_path))
+
+    def log_model(self, model: Any, name: str) -> None:
+        self.models.append((model, name))
 
     def finish(self, status: str = "FINISHED") -> None:
         self.status = status

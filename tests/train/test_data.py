@@ -9,18 +9,18 @@ import numpy as np
 import torch
 
 from h2h.media.video import read_video
-from h2h.nn.config import ModelConfig, build_models
-from h2h.nn.losses import LossConfig
+from h2h.nn.config import build_models
 from h2h.nn.regions import mouth_centres
 from h2h.preprocess.flow import warp
 from h2h.preprocess.landmarks import points_array
 from h2h.train.checkpoint import load_generator
-from h2h.train.config import TrainConfig
-from h2h.train.data import WindowDataset, load_clip, load_clips
+from h2h.train.corpus import CLIP_DIR, save_corpus_clip
+from h2h.train.data import WindowDataset, load_clip, load_clips, open_clip
 from h2h.train.loop import train
 from h2h.train.visuals import render_clip
+from tests.support.params import loss, options, profile
 
-SMALL = ModelConfig(resolution=64, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
+SMALL = profile("tiny", ngf=8, ndf=8, temporal_scales=2)
 
 
 def test_clip_holds_the_train_split_resized_with_scaled_mouths_and_flows(stage_outputs):
@@ -48,18 +48,16 @@ def test_clip_holds_the_train_split_resized_with_scaled_mouths_and_flows(stage_o
     assert (test.first_frame, test.n_frames, test.eyes, test.flows) == (32, 16, None, {})
 
 
-def test_cached_clips_are_memory_mapped_copies(stage_outputs, tmp_path):
+def test_a_corpus_clip_is_a_memory_mapped_copy_with_every_stream(stage_outputs, tmp_path):
     paths = stage_outputs[0]
-    [direct] = load_clips({"obama": paths}, 64, strides=(1, 2))
-    [cached] = load_clips({"obama": paths}, 64, cache_dir=tmp_path, strides=(1, 2))
-    [reopened] = load_clips({"obama": paths}, 64, cache_dir=tmp_path, strides=(1, 2))
-    assert len(list(tmp_path.iterdir())) == 1  # built once
-    assert isinstance(reopened.real, np.memmap) and isinstance(reopened.flows[2], np.memmap)
+    [direct] = load_clips({"obama": paths}, 64, strides=(1, 2, 4))
+    saved = save_corpus_clip(paths, 64, tmp_path, "obama")
+    reopened = open_clip(tmp_path / CLIP_DIR)
+    assert isinstance(reopened.real, np.memmap) and isinstance(reopened.flows[4], np.memmap)
+    assert (saved.name, reopened.n_frames, sorted(reopened.flows)) == ("obama", 32, [1, 2, 4])
     for key in ("real", "nmfc", "eyes", "mouth", "valid"):
         assert np.array_equal(getattr(direct, key), getattr(reopened, key), equal_nan=True), key
-    assert all(np.array_equal(direct.flows[s], cached.flows[s]) for s in (1, 2))
-    load_clips({"obama": paths}, 32, cache_dir=tmp_path, strides=(1, 2))
-    assert len(list(tmp_path.iterdir())) == 2  # other options, another cache entry
+    assert all(np.array_equal(direct.flows[s], reopened.flows[s]) for s in (1, 2, 4))
 
 
 def test_a_short_run_on_real_frames_moves_the_output_towards_them(stage_outputs, tmp_path):
@@ -73,9 +71,8 @@ def test_a_short_run_on_real_frames_moves_the_output_towards_them(stage_outputs,
 
     torch.manual_seed(0)  # the seed train() starts from: the networks of step 0
     before = distance(build_models(SMALL).generator)
-    config = TrainConfig(epochs=5, decay_epochs=0, lr=1e-3, checkpoint_every=10,
-                         preview_frames=0)
-    result = train(SMALL, dataset, tmp_path, config, LossConfig(lambda_vgg=0))
+    config = options(epochs=5, decay_epochs=0, lr=1e-3, checkpoint_every=10, preview_frames=0)
+    result = train(SMALL, dataset, tmp_path, config, loss(lambda_vgg=0))
     assert result.step == 30 == len(dataset) * 5
     after = distance(load_generator(result.generator)[0])
     print(f"mean absolute error to the real frames: {before:.1f} at step 0, {after:.1f} after 30")

@@ -22,11 +22,11 @@ import torch
 
 from h2h.core.errors import H2HError
 from h2h.train.checkpoint import load_checkpoint
-from h2h.train.config import TrainConfig
 from h2h.train.data import WindowDataset, open_clip, save_clip
 from h2h.train.distributed import launch
 from h2h.train.loop import train
 from h2h.train.synthetic import synthetic_clip
+from tests.support.params import options
 from tests.support.training import NO_VGG, TINY, read_losses
 
 OPTIONS = {"epochs": 2, "decay_epochs": 1, "steps_per_epoch": 2, "preview_frames": 0,
@@ -40,17 +40,17 @@ def float64() -> Iterator[None]:
     torch.set_default_dtype(torch.float32)
 
 
-def _train_process(clip_dir: Path, out_dir: Path, options: dict[str, Any]) -> None:
+def _train_process(clip_dir: Path, out_dir: Path, changes: dict[str, Any]) -> None:
     """One process of the job: loads its own (memory-mapped) data, trains."""
     torch.set_default_dtype(torch.float64)
-    train(TINY, WindowDataset([open_clip(clip_dir)], TINY), out_dir, TrainConfig(**options),
+    train(TINY, WindowDataset([open_clip(clip_dir)], TINY), out_dir, options(**changes),
           NO_VGG, device="cpu")
 
 
 def test_two_processes_follow_the_single_process_curve_and_resume(tmp_path, float64):
     save_clip(synthetic_clip(40, TINY.resolution), tmp_path / "clip")
     single = train(TINY, WindowDataset([open_clip(tmp_path / "clip")], TINY), tmp_path / "one",
-                   TrainConfig(batch_size=2, **OPTIONS), NO_VGG, device="cpu")
+                   options(batch_size=2, **OPTIONS), NO_VGG, device="cpu")
     # Two processes of batch 1 each = the same global batch of 2; interrupted after one step
     # by the time budget (both processes stop at the same step), then resumed to the end.
     ddp_out = tmp_path / "two"

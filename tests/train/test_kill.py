@@ -17,16 +17,14 @@ from tests.support.project import ROOT
 
 TRAIN = """
 import sys, torch
-from h2h.nn.config import ModelConfig
-from h2h.nn.losses import LossConfig
-from h2h.train.config import TrainConfig
 from h2h.train.data import WindowDataset, open_clip
 from h2h.train.loop import train
+from tests.support.training import NO_VGG, TINY
+from tests.support.params import options
 torch.set_num_threads(1)
-config = ModelConfig(resolution=32, ngf=8, n_blocks=2, ndf=8, temporal_scales=2)
-result = train(config, WindowDataset([open_clip(sys.argv[1])], config), sys.argv[2],
-               TrainConfig(epochs=50, decay_epochs=10, checkpoint_every=3, preview_frames=0,
-                           time_budget_s=float(sys.argv[3])), LossConfig(lambda_vgg=0))
+result = train(TINY, WindowDataset([open_clip(sys.argv[1])], TINY), sys.argv[2],
+               options(epochs=50, decay_epochs=10, checkpoint_every=3, preview_frames=0,
+                       time_budget_s=float(sys.argv[3])), NO_VGG)
 print(result.resumed_from, result.step)
 """
 

@@ -14,8 +14,7 @@ import torch
 from h2h.bench.training import benchmark
 from h2h.core.errors import H2HError
 from h2h.nn.config import Ablation, build_models
-from h2h.nn.generator import render_sequence
-from h2h.nn.losses import LossConfig
+from h2h.nn.generator import Generator, render_sequence
 from h2h.nn.vgg import VGG19Features
 from h2h.train.checkpoint import (
     latest_checkpoint,
@@ -23,10 +22,10 @@ from h2h.train.checkpoint import (
     load_checkpoint,
     load_generator,
 )
-from h2h.train.config import TrainConfig
 from h2h.train.data import WindowDataset, to_model_range
 from h2h.train.loop import train
 from h2h.train.synthetic import synthetic_clip
+from tests.support.params import loss, options
 from tests.support.training import (
     NO_VGG,
     QUICK,
@@ -189,7 +188,10 @@ def test_tracker_gets_params_once_every_term_images_previews_and_the_model(tmp_p
     assert tracker.images[0][1].shape == (32, 96, 3) and tracker.images[0][1].dtype == np.uint8
     logged = {(p.name, where) for p, where in tracker.artifacts}
     assert {("epoch-001.mp4", "previews"), ("epoch-002.mp4", "previews"),
-            ("generator.pt", "model"), ("losses.csv", None)} <= logged
+            ("losses.csv", None)} <= logged
+    # The generator as an MLflow model at the end of each call (the stopped one included).
+    assert [name for _, name in tracker.models] == ["generator", "generator"]
+    assert isinstance(tracker.models[-1][0], Generator)
 
 
 @pytest.mark.parametrize("ablation", [
@@ -206,8 +208,8 @@ def test_every_ablation_trains_a_step(tmp_path, ablation):
     clip = synthetic_clip(10, 32, eyes=not ablation.no_eyes)
     tracker = RecordingTracker()
     result = train(config, WindowDataset([clip], config), tmp_path,
-                   TrainConfig(epochs=1, decay_epochs=0, steps_per_epoch=1, preview_frames=2),
-                   LossConfig(), vgg_weights=VGG19Features(), tracker=tracker)
+                   options(epochs=1, decay_epochs=0, steps_per_epoch=1, preview_frames=2),
+                   loss(lambda_vgg=10.0), vgg_weights=VGG19Features(), tracker=tracker)
     assert result.completed and result.step == 1
     logged = set(tracker.metrics[0][1])
     assert ("g_vgg" in logged) == (not ablation.no_vgg)
@@ -220,7 +222,7 @@ def test_every_ablation_trains_a_step(tmp_path, ablation):
 
 
 def test_benchmark_reports_training_and_inference_speed():
-    figures = benchmark(TINY, steps=1)
+    figures = benchmark(TINY, options(), NO_VGG, steps=1)
     assert figures["sequence_length"] == 5 and figures["resolution"] == 32
     for key in ("train_it_per_s", "train_frames_per_s", "g_inference_fps", "peak_rss_mb"):
         assert figures[key] > 0, key

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from h2h.core.tracking import MlflowTracker
-from h2h.train.config import TrainConfig
+from h2h.train.checkpoint import load_generator
 from h2h.train.data import WindowDataset
 from h2h.train.loop import train
 from h2h.train.synthetic import synthetic_clip
+from tests.support.params import options
 from tests.support.training import NO_VGG, TINY
 
 
 def test_resumed_training_continues_its_mlflow_run(tmp_path, monkeypatch):
+    import mlflow.pytorch
     from mlflow import MlflowClient
 
     monkeypatch.chdir(tmp_path)  # the artifact store goes beside the database
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     dataset = WindowDataset([synthetic_clip(20, 32)], TINY)
-    config = TrainConfig(epochs=2, decay_epochs=1, steps_per_epoch=2, preview_frames=4,
+    config = options(epochs=2, decay_epochs=1, steps_per_epoch=2, preview_frames=4,
                          checkpoint_every=100)
 
     def tracker() -> MlflowTracker:
@@ -36,17 +40,22 @@ def test_resumed_training_continues_its_mlflow_run(tmp_path, monkeypatch):
     run = client.get_run(first.run_id)
     assert run.info.status == "FINISHED"
     assert client.get_experiment(run.info.experiment_id).name == "h2h-finetune"
-    assert run.data.tags["stage"] == "finetune" and run.data.tags["target"] == "synthetic"
+    assert client.get_experiment(run.info.experiment_id).tags["mlflow.experimentKind"] == (
+        "custom_model_development")  # mlflow ui opens on the runs table
+    assert run.data.tags["stage"] == "finetune" and run.data.tags["unit"] == "synthetic"
     assert run.data.params["train.lr"] == "0.0002" and run.data.params["model.ngf"] == "8"
     assert [m.step for m in client.get_metric_history(first.run_id, "g_total")] == [1, 2, 3, 4]
     for key in ("g_adv_image", "g_feat_dynamics", "d_mouth_fake", "d_total", "l1", "lr_g",
                 "it_per_s"):
         assert key in run.data.metrics, key
     assert run.data.metrics["lr_g"] == 1e-4  # the last step of the decaying epoch
-    listed = {a.path for folder in ("", "model", "previews")
+    listed = {a.path for folder in ("", "previews")
               for a in client.list_artifacts(first.run_id, folder or None)}
-    assert {"model/generator.pt", "previews/epoch-001.mp4", "previews/epoch-002.mp4",
-            "losses.csv", "images"} <= listed
+    assert {"previews/epoch-001.mp4", "previews/epoch-002.mp4", "losses.csv", "images"} <= listed
+    generator = mlflow.pytorch.load_model(f"runs:/{first.run_id}/generator")
+    saved, _ = load_generator(second.generator)
+    assert all(torch.equal(a, b) for a, b in zip(generator.state_dict().values(),
+                                                  saved.state_dict().values()))
     assert any(a.path.endswith(".png") for a in client.list_artifacts(first.run_id, "images"))
     assert (tmp_path / "mlflow.db.lock").exists()
 
