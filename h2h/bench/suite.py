@@ -188,9 +188,9 @@ def bench_reenact(params: Mapping[str, Any], frames: int,
     step and "total"; "live" also has the latency's "median_ms" and "p95_ms". The live run reads
     the video through ffmpeg one frame at a time, as from a stream."""
     from h2h.nn.config import build_generator
+    from h2h.nn.generator_file import save_generator
     from h2h.reenact.live import reenact_live
     from h2h.reenact.offline import generator_path, load_trained_target, reenact_video
-    from h2h.train.checkpoint import save_generator
     from h2h.train.settings import TrainParams
 
     (target, target_video), source_video = _target_and_source(params)

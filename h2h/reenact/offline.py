@@ -47,6 +47,7 @@ from h2h.media.label import synthetic_metadata
 from h2h.media.video import VideoInfo, iter_frames, probe
 from h2h.nn.config import ModelConfig
 from h2h.nn.generator import Generator
+from h2h.nn.generator_file import load_generator
 from h2h.preprocess.crop import CropParams, crop_video
 from h2h.preprocess.eyes import eye_points
 from h2h.preprocess.landmarks import LandmarksParams, LandmarkTrack, to_table, track_landmarks
@@ -59,7 +60,6 @@ from h2h.reenact.target import (
     load_target,
     render_conditioning,
 )
-from h2h.train.checkpoint import load_generator
 
 #: The steps whose speed ``h2h reenact`` and ``h2h bench reenact`` report, in pipeline order.
 STEPS: tuple[str, ...] = ("crop", "landmarks", "facemesh+fit", "conditioning+render",
