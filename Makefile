@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYOPENGL_PLATFORM ?= egl
 
-.PHONY: demo test test-slurm bench bench-apd setup clean-outputs
+.PHONY: demo test test-slurm bench bench-apd setup assets clean-outputs
 
 setup: $(STAMP)
 
@@ -13,8 +13,13 @@ $(STAMP): pyproject.toml scripts/setup.sh
 	scripts/setup.sh
 	touch $(STAMP)
 
+## The files the pipeline reads that no package ships (face model, canonical face, sample clips)
+## in assets/: linked from ../shared/data where it exists, else downloaded once (about 404 MB).
+assets: $(STAMP)
+	h2h assets
+
 ## Run the whole pipeline on the bundled sample (params.yaml), cached by DVC.
-demo: $(STAMP)
+demo: assets
 	dvc repro
 	h2h summary
 	h2h report
@@ -30,7 +35,7 @@ test-slurm: $(STAMP)
 	CI=$${CI:-true} python -m pytest -m slurm tests/pipeline/test_slurm.py --durations=5
 
 ## Speed figures of the stages on this machine, then the person-specific training benchmark.
-bench: $(STAMP)
+bench: assets
 	h2h bench
 	h2h bench recovery
 	h2h bench training --preset tiny
@@ -43,7 +48,7 @@ bench: $(STAMP)
 ## on its preprocessed frames (dvc repro makes them), scored against the baselines by APD. The
 ## sample profile preprocesses 300 frames; with ingest.max_frames 600 or 0 use APD_FRAMES=600.
 APD_FRAMES ?= 300
-bench-apd: $(STAMP)
+bench-apd: assets
 	dvc repro flow nmfc eyes
 	h2h bench apd --frames $(APD_FRAMES)
 

@@ -221,11 +221,12 @@ def assets(args: argparse.Namespace) -> None:
     converted from its release; the MediaPipe canonical face; the sample clips), each checked
     against its pinned SHA-256, into a git-ignored folder; files the sample data folder has are
     linked from there instead of downloaded."""
-    from h2h.assets.fetch import fetch_assets
+    from h2h.assets.fetch import ASSETS_FOLDER, SHARED_DATA, fetch_assets
 
-    done = fetch_assets(args.dir, args.shared, say=print)
+    folder = args.dir or ASSETS_FOLDER
+    done = fetch_assets(folder, args.shared or SHARED_DATA, say=print)
     fetched = sum(item.how in ("downloaded", "converted") for item in done)
-    print(f"{len(done)} files ready in {args.dir} ({fetched} fetched now)")
+    print(f"{len(done)} files ready in {folder} ({fetched} fetched now)")
 
 
 def show_report(args: argparse.Namespace) -> None:
@@ -265,9 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="(apd) work directory (default: <project>/bench/apd-<target>)")
     speed.set_defaults(run=bench)
     fetch = commands.add_parser("assets", help=assets.__doc__, description=assets.__doc__)
-    fetch.add_argument("--dir", type=Path, default=Path("assets"),
+    fetch.add_argument("--dir", type=Path,
                        help="where the files go (default: assets, as params.yaml names them)")
-    fetch.add_argument("--shared", type=Path, default=Path("../shared/data"),
+    fetch.add_argument("--shared", type=Path,
                        help="the sample data folder whose files are linked instead of "
                             "downloaded, where it exists (default: ../shared/data)")
     fetch.set_defaults(run=assets)
