@@ -72,7 +72,8 @@ def test_reenactments_are_labelled_and_evaluated(project):
         assert (info.frame_count, info.fps, info.width) == (frames, 25.0, 64)
         assert is_labelled_synthetic(video)
         assert is_labelled_synthetic(data / "reenact" / name / "side_by_side.mp4")
-        assert probe(data / "reenact" / name / "side_by_side.mp4").width == 4 * 64
+        side = probe(data / "reenact" / name / "side_by_side.mp4")
+        assert (side.width, side.height) == (4 * 256, 32 + 256)  # the 64 px result upscaled
         metrics = json.loads((data / "evaluate" / name / "metrics.json").read_text())
         assert {"aed", "ard_deg", "dai", "aeld_px", "fid_dlib", "mmd2_dlib"} <= set(metrics)
         if "self" in name:
