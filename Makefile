@@ -5,11 +5,11 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYOPENGL_PLATFORM ?= egl
 
-.PHONY: demo test test-slurm bench bench-apd setup assets clean-outputs
+.PHONY: demo test test-slurm test-ui bench bench-apd setup assets clean-outputs
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml scripts/setup.sh scripts/debian_packages.sh
 	scripts/setup.sh
 	touch $(STAMP)
 
@@ -33,6 +33,14 @@ test: $(STAMP)
 ## (scripts/slurm_cluster.sh; needs root to install and run the SLURM daemons).
 test-slurm: $(STAMP)
 	CI=$${CI:-true} python -m pytest -m slurm tests/pipeline/test_slurm.py --durations=5
+
+## mlflow ui in a real browser: a project that ran the sample's evaluations, served by mlflow ui,
+## loaded by headless Chromium (Debian's chromium and chromium-driver are installed when missing,
+## which needs root or sudo, and the ui extra); screenshots in logs/test-ui/.
+test-ui: $(STAMP)
+	scripts/debian_packages.sh chromium chromium-driver
+	python -c "import selenium" 2>/dev/null || python -m pip install -q -e ".[test,ui]"
+	CI=$${CI:-true} python -m pytest -m ui tests/ui --durations=5
 
 ## Speed figures of the stages on this machine, then the person-specific training benchmark.
 bench: assets

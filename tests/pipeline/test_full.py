@@ -13,26 +13,20 @@ import yaml
 from h2h.face3d.face_model import FaceModel
 from h2h.media.label import is_labelled_synthetic
 from h2h.media.video import probe, read_video
-from tests.support.project import RECOVERY, SMALL, create_project, run, stages_run
+from tests.support.project import RECOVERY, SAMPLE, run, sample_project, stages_run
 
 pytestmark = pytest.mark.slow
 
-VIDEOS = {"obama": ("obama.mov", "target"), "dpe_man": ("dpe_man.mp4", "source"),
-          "dpe_man2": ("dpe_man2.mp4", "corpus")}
 PER_VIDEO = ("ingest", "crop", "landmarks", "fit", "identity", "nmfc", "eyes", "flow", "preview")
 REENACTMENTS = {"obama_by_dpe_man_head": 24, "obama_by_dpe_man_face": 24, "obama_self": 8,
                 "obama_self_no_eyes": 8}  # frames: the source's 24, or the 8 test frames
-QUICK = {"epochs": 1, "decay_epochs": 0, "steps_per_epoch": 2, "checkpoint_every": 1,
-         "preview_frames": 4}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    project = create_project(tmp_path_factory.mktemp("full"), VIDEOS, **SMALL,
-                             train={"profile": "tiny", "options": QUICK},
-                             pretrain={"options": QUICK})
+    project = sample_project(tmp_path_factory.mktemp("full"))
     ran = stages_run(run(["dvc", "repro"], project).stdout)
-    assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in VIDEOS}
+    assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in SAMPLE}
                    | {f"{stage}@{name}" for stage in ("conditioning", "reenact", "evaluate")
                       for name in REENACTMENTS}
                    | {"face_model", "pretrain", "finetune@obama-full", "finetune@obama-no_eyes",
@@ -44,7 +38,7 @@ def test_nmfc_and_eye_videos(project):
     data = project / "data"
     model = FaceModel.load(data / "face_model/model.npz")
     table = {tuple(colour) for colour in model.triangle_colours} | {(0, 0, 0)}
-    for video in VIDEOS:
+    for video in SAMPLE:
         nmfc = read_video(data / "nmfc" / video / "nmfc.mkv")
         assert nmfc.shape == (24, 256, 256, 3)
         assert {tuple(c) for c in np.unique(nmfc.reshape(-1, 3), axis=0)} <= table
@@ -96,7 +90,7 @@ def test_runs_are_comparable_in_mlflow(project):
         return client.search_runs([experiment], filter_string=query)
 
     fits = runs("fit")
-    assert {r.data.tags["video"] for r in fits} == set(VIDEOS)
+    assert {r.data.tags["video"] for r in fits} == set(SAMPLE)
     assert all(r.data.metrics["median_rmse_px"] < 2.0 for r in fits)
     assert runs("face_model")[0].data.metrics["correspondence_median_mm"] < 1.0
     evaluations = runs("evaluate", mode="self")
