@@ -70,7 +70,10 @@ def download(pinned: Pinned, dest: str | Path) -> Path:
         stale.unlink(missing_ok=True)
     tmp = partial_name(dest)
     try:
-        size, digest = _stream(pinned.url, tmp, dest)
+        size, digest = _stream(pinned.url, tmp, dest, pinned.size)
+        if size > pinned.size:
+            raise H2HError(f"download too large: more than the {pinned.size} bytes expected "
+                           f"(from {pinned.url})", dest)
         if size != pinned.size:
             raise H2HError(f"download incomplete or wrong: {size} bytes, expected {pinned.size} "
                            f"(from {pinned.url})", dest)
@@ -84,12 +87,13 @@ def download(pinned: Pinned, dest: str | Path) -> Path:
     return dest
 
 
-def _stream(url: str, tmp: Path, dest: Path) -> tuple[int, str]:
-    """Copy ``url`` to ``tmp``; return the byte count and SHA-256 of what arrived."""
+def _stream(url: str, tmp: Path, dest: Path, limit: int) -> tuple[int, str]:
+    """Copy ``url`` to ``tmp``, stopping once more than ``limit`` bytes arrived (a wrong file
+    does not fill the disk); return the byte count and SHA-256 of what arrived."""
     digest, size = hashlib.sha256(), 0
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response, open(tmp, "wb") as out:
-            while block := response.read1(CHUNK):
+            while size <= limit and (block := response.read1(CHUNK)):
                 digest.update(block)
                 out.write(block)
                 size += len(block)

@@ -40,6 +40,7 @@ def test_a_verified_download_is_kept(tmp_path):
 @pytest.mark.parametrize("wrong,reason", [
     ({"sha256": "0" * 64}, "checksum mismatch"),
     ({"size": len(DATA) + 1}, f"{len(DATA)} bytes, expected {len(DATA) + 1}"),
+    ({"size": 1000}, "download too large: more than the 1000 bytes expected"),
 ])
 def test_a_wrong_file_is_not_kept(tmp_path, wrong, reason):
     source = tmp_path / "source.bin"
