@@ -111,7 +111,10 @@ def writing_end(fifo):
 def start_download(fifo, dest):
     """A separate process downloading ``fifo`` to ``dest``, and the open writing end of the FIFO
     once half the bytes are in its partial file."""
-    code = ("import sys; from h2h.core.download import Pinned, download; "
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal (a test runner's worker may pass SIGINT
+    # on ignored).
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from h2h.core.download import Pinned, download; "
             "download(Pinned(sys.argv[1], sys.argv[2], int(sys.argv[3])), sys.argv[4])")
     process = subprocess.Popen(
         [sys.executable, "-c", code, fifo.as_uri(), hashlib.sha256(DATA).hexdigest(),
@@ -134,8 +137,11 @@ def test_an_interrupted_download_leaves_nothing(tmp_path):
     dest.parent.mkdir()
     process, writer, partial = start_download(fifo, dest)
     process.send_signal(signal.SIGINT)  # Ctrl-C
-    process.wait(timeout=30)
-    writer.close()
+    try:
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+        writer.close()
     assert process.returncode != 0 and "KeyboardInterrupt" in process.stderr.read()
     assert sorted(dest.parent.iterdir()) == []
 
