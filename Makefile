@@ -5,16 +5,21 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYOPENGL_PLATFORM ?= egl
 
-.PHONY: demo test test-slurm bench bench-apd setup clean-outputs
+.PHONY: demo test test-slurm test-ui bench bench-apd setup assets clean-outputs
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml scripts/setup.sh scripts/debian_packages.sh
 	scripts/setup.sh
 	touch $(STAMP)
 
+## The files the pipeline reads that no package ships (face model, canonical face, sample clips)
+## in assets/: linked from ../shared/data where it exists, else downloaded once (about 404 MB).
+assets: $(STAMP)
+	h2h assets
+
 ## Run the whole pipeline on the bundled sample (params.yaml), cached by DVC.
-demo: $(STAMP)
+demo: assets
 	dvc repro
 	h2h summary
 	h2h report
@@ -29,8 +34,16 @@ test: $(STAMP)
 test-slurm: $(STAMP)
 	CI=$${CI:-true} python -m pytest -m slurm tests/pipeline/test_slurm.py --durations=5
 
+## mlflow ui in a real browser: a project that ran the sample's evaluations, served by mlflow ui,
+## loaded by headless Chromium (Debian's chromium and chromium-driver are installed when missing,
+## which needs root or sudo, and the ui extra); screenshots in logs/test-ui/.
+test-ui: $(STAMP)
+	scripts/debian_packages.sh chromium chromium-driver
+	python -c "import selenium" 2>/dev/null || python -m pip install -q -e ".[test,ui]"
+	CI=$${CI:-true} python -m pytest -m ui tests/ui --durations=5
+
 ## Speed figures of the stages on this machine, then the person-specific training benchmark.
-bench: $(STAMP)
+bench: assets
 	h2h bench
 	h2h bench recovery
 	h2h bench training --preset tiny
@@ -43,7 +56,7 @@ bench: $(STAMP)
 ## on its preprocessed frames (dvc repro makes them), scored against the baselines by APD. The
 ## sample profile preprocesses 300 frames; with ingest.max_frames 600 or 0 use APD_FRAMES=600.
 APD_FRAMES ?= 300
-bench-apd: $(STAMP)
+bench-apd: assets
 	dvc repro flow nmfc eyes
 	h2h bench apd --frames $(APD_FRAMES)
 

@@ -4,6 +4,7 @@
 from snakemake.utils import min_version
 
 from h2h.core.config import validate_params
+from h2h.core.inputs import check_raw_inputs
 
 min_version("9.0")
 
@@ -13,6 +14,8 @@ configfile: "params.yaml"
 
 # The schema and the cross-references (reenactments of known videos, ...), as DVC stages check.
 validate_params(config)
+# A missing face model or sample clip: say which command gets it.
+check_raw_inputs(config)
 
 
 include: "workflow/rules/common.smk"

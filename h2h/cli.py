@@ -224,6 +224,19 @@ def _reenact_live(trained: TrainedTarget, args: argparse.Namespace, device: str)
         print(f"{report.frames_without_face} frames had no face (black conditioning)")
 
 
+def assets(args: argparse.Namespace) -> None:
+    """Get the files the pipeline reads that no package ships (the ICT-FaceKit face model,
+    converted from its release; the MediaPipe canonical face; the sample clips), each checked
+    against its pinned SHA-256, into a git-ignored folder; files the sample data folder has are
+    linked from there instead of downloaded."""
+    from h2h.assets.fetch import ASSETS_FOLDER, SHARED_DATA, fetch_assets
+
+    folder = args.dir or ASSETS_FOLDER
+    done = fetch_assets(folder, args.shared or SHARED_DATA, say=print)
+    fetched = sum(item.how in ("downloaded", "converted") for item in done)
+    print(f"{len(done)} files ready in {folder} ({fetched} fetched now)")
+
+
 def show_report(args: argparse.Namespace) -> None:
     """Print the evaluation tables (ablations per target, cross-person reenactments)."""
     from h2h.evaluation.report import report
@@ -260,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--work", type=Path,
                        help="(apd) work directory (default: <project>/bench/apd-<target>)")
     speed.set_defaults(run=bench)
+    fetch = commands.add_parser("assets", help=assets.__doc__, description=assets.__doc__)
+    fetch.add_argument("--dir", type=Path,
+                       help="where the files go (default: assets, as params.yaml names them)")
+    fetch.add_argument("--shared", type=Path,
+                       help="the sample data folder whose files are linked instead of "
+                            "downloaded, where it exists (default: ../shared/data)")
+    fetch.set_defaults(run=assets)
     tables = commands.add_parser("report", help=show_report.__doc__)
     tables.add_argument("--data", default="data", help="the stage outputs' directory")
     tables.set_defaults(run=show_report)

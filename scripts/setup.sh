@@ -5,18 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # EGL / Mesa for headless rendering with pyrender; git for DVC.
-packages=(libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 git)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing system packages: ${missing[*]}"
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+scripts/debian_packages.sh libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 git
 
 python=${PYTHON:-python3.11}
 [ -x .venv/bin/python ] || "$python" -m venv .venv

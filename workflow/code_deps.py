@@ -72,7 +72,7 @@ PHASE_LEVELS: tuple[tuple[str, ...], ...] = (
     ("core",),
     ("media", "geometry"),
     ("preprocess", "face3d", "nn"),
-    ("train",),
+    ("train", "assets"),
     ("reenact",),
     ("evaluation",),
     ("bench",),

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: The error for a third-party input that is not there, saying which command gets it.
+MISSING_INPUT = ("file not found (`h2h assets` gets the face model, the canonical face and the "
+                 "sample clips)")
+
 
 class H2HError(Exception):
     """A user-facing error: the message names the file (when there is one) and the reason."""

@@ -19,7 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from h2h.core.config import Section
-from h2h.core.errors import H2HError
+from h2h.core.errors import MISSING_INPUT, H2HError
 from h2h.core.outputs import load_npz, save_npz
 from h2h.geometry.alignment import closest_points_on_mesh, similarity_transform
 
@@ -189,7 +189,7 @@ def load_ict(path: str | Path, region: str) -> FaceModel:
     (the face proper) or ``"face_and_neck"`` (face plus head and neck). Triangles with a corner
     outside the region are dropped and the rest re-indexed to the kept vertices.
     """
-    data = load_npz(path)
+    data = load_npz(path, MISSING_INPUT)
     missing = [k for k in _ICT_KEYS if k not in data]
     if missing:
         raise H2HError(f"not an ICT face model npz: missing {', '.join(missing)}", path)
@@ -223,7 +223,7 @@ def read_obj_vertices(path: str | Path) -> np.ndarray:
     """The ``v x y z`` lines of a Wavefront OBJ as an (N, 3) float64 array."""
     path = Path(path)
     if not path.is_file():
-        raise H2HError("file not found", path)
+        raise H2HError(MISSING_INPUT, path)
     rows = [line.split()[1:4] for line in path.read_text().splitlines() if line.startswith("v ")]
     try:
         return np.array(rows, dtype=np.float64).reshape(-1, 3)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from h2h.core.config import Section
-from h2h.core.errors import H2HError
+from h2h.core.errors import MISSING_INPUT, H2HError
 from h2h.media.video import probe
 
 
@@ -31,6 +31,8 @@ def validate_video(path: str | Path, params: IngestParams) -> dict[str, Any]:
     Returns the facts later stages need (frame size, exact frame count, fps, how many frames are
     used); raises :class:`H2HError` naming the file and the reason otherwise.
     """
+    if not Path(path).exists():
+        raise H2HError(MISSING_INPUT, path)
     info = probe(path)
     if info.frame_count < params.min_frames:
         raise H2HError(f"too few frames ({info.frame_count} < {params.min_frames})", path)

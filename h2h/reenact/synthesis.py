@@ -20,6 +20,7 @@ from h2h.media.label import add_visible_mark
 from h2h.media.video import VideoWriter
 from h2h.nn.config import ModelConfig
 from h2h.nn.generator import Generator
+from h2h.reenact.side_by_side import side_by_side_frame
 from h2h.reenact.streaming import StreamingGenerator
 
 
@@ -70,9 +71,11 @@ class Synthesiser:
 
 class ReenactOutput:
     """The video(s) a reenactment writes, in ``delivery`` mode at the source's frame rate:
-    the result and optionally a side-by-side video (source crop | NMFC | eyes | result, each at
-    the result's resolution) and a lossless copy of the result (exact pixels, for metrics). Both carry the synthetic metadata; the visible mark is drawn on
-    every result frame unless ``mark`` is False. Files appear only when closed successfully."""
+    the result and optionally a side-by-side video (source crop | NMFC | eyes | result under a
+    title row, panels of at least 256 px: :mod:`h2h.reenact.side_by_side`) and a lossless copy
+    of the result (exact pixels, for metrics). All carry the synthetic metadata; the visible mark
+    is drawn on every result frame unless ``mark`` is False. Files appear only when closed
+    successfully."""
 
     def __init__(self, out: str | Path, fps: float, metadata: dict[str, str], mark: bool = True,
                  side_by_side: str | Path | None = None,
@@ -93,15 +96,12 @@ class ReenactOutput:
               eyes: np.ndarray) -> None:
         """Append one generated frame (and its inputs, for the side-by-side video: ``crop``
         may be None when there is none)."""
-        if self.mark:
-            result = add_visible_mark(result)
-        self.writers[0].write(result)
+        shown = add_visible_mark(result) if self.mark else result
+        self.writers[0].write(shown)
         if self.side_by_side is not None:
-            size = result.shape[0]
-            tiles = [resize_to(image, size) for image in (crop, nmfc, eyes)]
-            self.side_by_side.write(np.concatenate([*tiles, result], axis=1))
+            self.side_by_side.write(side_by_side_frame(crop, nmfc, eyes, result, self.mark))
         if self.lossless is not None:
-            self.lossless.write(result)
+            self.lossless.write(shown)
         self.frames += 1
 
     def close(self) -> None:

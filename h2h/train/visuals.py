@@ -1,5 +1,6 @@
 """What a person looks at during training: condition | generated | real sample grids and short
-preview videos, plus chunked rendering of a whole clip with G."""
+preview videos (panels of at least 256 px under a title row, :mod:`h2h.media.panels`), plus
+chunked rendering of a whole clip with G."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from h2h.media.sheets import contact_sheet
+from h2h.media.panels import titled_grid
 from h2h.media.video import VideoWriter
 from h2h.nn.generator import Generator, render_sequence
 from h2h.nn.images import hwc, to_model_range, to_uint8
 
 #: Batch items shown in a sample grid.
 GRID_ROWS = 4
+#: The columns of sample grids and preview videos.
+TITLES = ("condition", "generated", "real")
 
 
 def condition_image(conditions: np.ndarray) -> np.ndarray:
@@ -33,13 +36,11 @@ def condition_image(conditions: np.ndarray) -> np.ndarray:
 def sample_grid(conditions: torch.Tensor, generated: torch.Tensor,
                 real: torch.Tensor) -> np.ndarray:
     """One row per batch item (at most :data:`GRID_ROWS`) of the last frame of a window:
-    condition | generated | real. conditions (B, T, C, H, W) and real (B, T, 3, H, W) uint8
-    or [-1, 1]; generated (B, T, 3, H, W) in [-1, 1]."""
-    tiles = []
-    for b in range(min(GRID_ROWS, len(generated))):
-        tiles += [condition_image(hwc(conditions[b, -1])), hwc(generated[b, -1]),
-                  hwc(real[b, -1])]
-    return contact_sheet(tiles, columns=3)
+    condition | generated | real, under their titles. conditions (B, T, C, H, W) and real
+    (B, T, 3, H, W) uint8 or [-1, 1]; generated (B, T, 3, H, W) in [-1, 1]."""
+    rows = [[condition_image(hwc(conditions[b, -1])), hwc(generated[b, -1]), hwc(real[b, -1])]
+            for b in range(min(GRID_ROWS, len(generated)))]
+    return titled_grid(rows, TITLES)
 
 
 @torch.no_grad()
@@ -66,7 +67,7 @@ def render_clip(generator: Generator, conditions: np.ndarray, device: torch.devi
 
 def write_preview(path: str | Path, conditions: np.ndarray, generated: np.ndarray,
                   real: np.ndarray, fps: float) -> None:
-    """A delivery MP4 of condition | generated | real side by side."""
+    """A delivery MP4 of condition | generated | real side by side, under their titles."""
     with VideoWriter(path, fps, mode="delivery") as writer:
         for c, g, r in zip(conditions, generated, real):
-            writer.write(np.concatenate([condition_image(c), g, r], axis=1))
+            writer.write(titled_grid([[condition_image(c), g, r]], TITLES))

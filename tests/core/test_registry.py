@@ -8,7 +8,7 @@ from tests.support.project import ROOT
 def test_a_folder_of_videos_is_registered_keeping_the_comments(tmp_path, sample_videos):
     params = tmp_path / "params.yaml"
     text = (ROOT / "params.yaml").read_text()
-    params.write_text(text.replace("../shared/data/videos", str(sample_videos)))
+    params.write_text(text.replace("assets/videos", str(sample_videos)))
     assert main(["--params", str(params), "add-videos", str(sample_videos), "--pattern",
                  "*_*"]) == 0
     registered = yaml.safe_load(params.read_text())

@@ -83,8 +83,10 @@ def test_save_load_round_trip(face_model, tmp_path):
 
 
 def test_user_errors_name_the_file(tmp_path):
-    with pytest.raises(H2HError, match="file not found"):
-        load_ict(tmp_path / "missing.npz", "face")
+    for missing in (lambda: load_ict(tmp_path / "missing.npz", "face"),
+                    lambda: read_obj_vertices(tmp_path / "missing.obj")):
+        with pytest.raises(H2HError, match="file not found .`h2h assets` gets the face model"):
+            missing()
     with pytest.raises(H2HError, match="unknown face model region"):
         load_ict(ICT_NPZ, "ears")
     bad = tmp_path / "bad.npz"

@@ -36,7 +36,8 @@ def assert_one_line_error(result, path, reason):
 
 
 @pytest.mark.parametrize("name,reason", [
-    ("missing.mp4", "file not found"),
+    ("missing.mp4", "file not found (`h2h assets` gets the face model, the canonical face and the "
+                    "sample clips)"),
     ("empty.mp4", "file is empty"),
     ("truncated.mp4", "not a readable video"),
     ("one_frame.mp4", "too few frames (1 < 10)"),

@@ -17,27 +17,21 @@ from h2h.face3d.face_model import FaceModel
 from h2h.media.label import is_labelled_synthetic
 from h2h.media.video import probe, read_video
 from h2h.nn.generator_file import load_generator
-from tests.support.project import SMALL, create_project, run, set_params, stages_run
+from tests.support.project import SAMPLE, run, sample_project, set_params, stages_run
 from tests.support.project import VIDEOS as SAMPLE_VIDEOS
 
 pytestmark = pytest.mark.slow
 
-VIDEOS = {"obama": ("obama.mov", "target"), "dpe_man": ("dpe_man.mp4", "source"),
-          "dpe_man2": ("dpe_man2.mp4", "corpus")}
 PER_VIDEO = ("ingest", "crop", "landmarks", "fit", "identity", "nmfc", "eyes", "flow", "preview")
 REENACTMENTS = {"obama_by_dpe_man_head": 24, "obama_by_dpe_man_face": 24, "obama_self": 8,
                 "obama_self_no_eyes": 8}  # frames: the source's 24, or the 8 test frames
-QUICK = {"epochs": 1, "decay_epochs": 0, "steps_per_epoch": 2, "checkpoint_every": 1,
-         "preview_frames": 4}
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    project = create_project(tmp_path_factory.mktemp("full"), VIDEOS, **SMALL,
-                             train={"profile": "tiny"}, finetune={"options": QUICK},
-                             pretrain={"options": QUICK})
+    project = sample_project(tmp_path_factory.mktemp("full"))
     ran = stages_run(run(["dvc", "repro"], project).stdout)
-    assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in VIDEOS}
+    assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in SAMPLE}
                    | {f"{stage}@{name}" for stage in ("conditioning", "reenact", "evaluate")
                       for name in REENACTMENTS}
                    | {"face_model", "corpus@dpe_man2", "pretrain", "finetune@obama-full",
@@ -49,7 +43,7 @@ def test_nmfc_and_eye_videos(project):
     data = project / "data"
     model = FaceModel.load(data / "face_model/model.npz")
     table = {tuple(colour) for colour in model.triangle_colours} | {(0, 0, 0)}
-    for video in VIDEOS:
+    for video in SAMPLE:
         nmfc = read_video(data / "nmfc" / video / "nmfc.mkv")
         assert nmfc.shape == (24, 256, 256, 3)
         assert {tuple(c) for c in np.unique(nmfc.reshape(-1, 3), axis=0)} <= table
@@ -77,7 +71,8 @@ def test_reenactments_are_labelled_and_evaluated(project):
         assert (info.frame_count, info.fps, info.width) == (frames, 25.0, 64)
         assert is_labelled_synthetic(video)
         assert is_labelled_synthetic(data / "reenact" / name / "side_by_side.mp4")
-        assert probe(data / "reenact" / name / "side_by_side.mp4").width == 4 * 64
+        side = probe(data / "reenact" / name / "side_by_side.mp4")
+        assert (side.width, side.height) == (4 * 256, 32 + 256)  # the 64 px result upscaled
         metrics = json.loads((data / "evaluate" / name / "metrics.json").read_text())
         assert {"aed", "ard_deg", "dai", "aeld_px", "fid_dlib", "mmd2_dlib"} <= set(metrics)
         if "self" in name:
@@ -100,7 +95,7 @@ def test_runs_are_comparable_in_mlflow(project):
         return client.search_runs([experiment], filter_string=query)
 
     fits = runs("fit")
-    assert {r.data.tags["video"] for r in fits} == set(VIDEOS)
+    assert {r.data.tags["video"] for r in fits} == set(SAMPLE)
     assert all(r.data.metrics["median_rmse_px"] < 2.0 for r in fits)
     assert runs("face_model")[0].data.metrics["correspondence_median_mm"] < 1.0
     evaluations = runs("evaluate", mode="self")
@@ -151,7 +146,7 @@ def test_a_change_puts_out_of_date_exactly_what_reads_it(project):
     # A landmarks parameter: every video's landmarks; the pretraining reads landmarks only
     # through its corpus video's clip.
     set_params(project, "landmarks", max_gap=3)
-    assert dvc_status(project) == {f"landmarks@{video}" for video in VIDEOS}
+    assert dvc_status(project) == {f"landmarks@{video}" for video in SAMPLE}
     assert {s for s in ancestors(project, "pretrain") if s.startswith("landmarks")} == {
         "landmarks@dpe_man2"}
     assert {s for s in ancestors(project, "finetune@obama-full")

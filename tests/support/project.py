@@ -82,6 +82,20 @@ def create_project(folder: Path, videos: dict[str, tuple[str, str]], name: str =
 
 #: Stage options that keep the pipeline tests short: 24 frames, detection on every 4th.
 SMALL = {"ingest": {"max_frames": 24}, "crop": {"detect_every": 4}}
+#: The sample's people: a target, a driving source and a pretraining corpus video.
+SAMPLE = {"obama": ("obama.mov", "target"), "dpe_man": ("dpe_man.mp4", "source"),
+          "dpe_man2": ("dpe_man2.mp4", "corpus")}
+#: Training of a couple of steps per network: the whole pipeline in minutes on a CPU.
+QUICK_TRAINING = {"epochs": 1, "decay_epochs": 0, "steps_per_epoch": 2, "checkpoint_every": 1,
+                  "preview_frames": 4}
+
+
+def sample_project(folder: Path) -> Path:
+    """The sample (:data:`SAMPLE`, its reenactments and variants) as a project copy that runs
+    end to end quickly: :data:`SMALL` clips, the tiny profile, :data:`QUICK_TRAINING`."""
+    return create_project(folder, SAMPLE, **SMALL, train={"profile": "tiny"},
+                          finetune={"options": QUICK_TRAINING},
+                          pretrain={"options": QUICK_TRAINING})
 #: Everything up to the generator's inputs.
 RECOVERY = ["dvc", "repro", "conditioning", "preview", "flow"]
 TWO_VIDEOS = {"obama": ("obama.mov", "target"), "dpe_man": ("dpe_man.mp4", "source")}

@@ -182,7 +182,8 @@ def test_tracker_gets_params_once_every_term_images_previews_and_the_model(tmp_p
     # Sample grids (condition | fake | real, one row per batch item) at step 4 and each epoch end.
     assert [(name, step) for name, _, step in tracker.images] == [("samples", 3), ("samples", 4),
                                                                  ("samples", 6)]
-    assert tracker.images[0][1].shape == (32, 96, 3) and tracker.images[0][1].dtype == np.uint8
+    # One row of 256 px panels (the 32 px frames upscaled) under a 32 px title row.
+    assert tracker.images[0][1].shape == (288, 768, 3) and tracker.images[0][1].dtype == np.uint8
     logged = {(p.name, where) for p, where in tracker.artifacts}
     assert {("epoch-001.mp4", "previews"), ("epoch-002.mp4", "previews"),
             ("losses.csv", None)} <= logged
