@@ -63,7 +63,8 @@ def run_in_process(job: TrainingJob) -> None:
                    "resumed_from": result.resumed_from, "mlflow_run_id": result.run_id,
                    "iterations_per_s": result.iterations_per_s, "windows": len(dataset),
                    "frames": sum(clip.n_frames for clip in clips), "last_losses": result.last,
-                   "inputs_sha256": inputs_digest(identity["inputs"]), "init": identity["init"]}
+                   "inputs_sha256": inputs_digest(identity["inputs"]),
+                   "starting_weights": identity["init"]}
         (job.work_dir / RESULT_FILE).write_text(json.dumps(summary, indent=2))
 
 

@@ -308,7 +308,9 @@ class _Training:
         set_rng_state(rngs[self.ctx.rank] if len(rngs) == self.ctx.world_size else rngs[0])
         self.step, self.epoch, self.batch_in_epoch = (
             state["step"], state["epoch"], state["batch_in_epoch"])
-        LOG.info("resuming %s at step %d", path, self.step)
+        if self.ctx.is_main:
+            LOG.info("%s: resumed at step %d (the same configuration, training data and starting "
+                     "weights)", path, self.step)
         return state["run_id"]
 
     def _initialise(self, path: Path) -> None:
@@ -327,7 +329,8 @@ class _Training:
                            "configuration (" + "; ".join(changed) + "): pretrain this "
                            "configuration, or train from scratch", path)
         self.models.load_state_dict(state["models"])
-        LOG.info("initialised from %s", path)
+        if self.ctx.is_main:
+            LOG.info("starting from the pretrained networks of %s", path)
 
     def _wrap(self) -> tuple[torch.nn.Module, Models]:
         """G and a Models view for the objective: DDP wrappers when distributed."""

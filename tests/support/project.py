@@ -82,8 +82,6 @@ def create_project(folder: Path, videos: dict[str, tuple[str, str]], name: str =
 
 #: Stage options that keep the pipeline tests short: 24 frames, detection on every 4th.
 SMALL = {"ingest": {"max_frames": 24}, "crop": {"detect_every": 4}}
-#: Everything up to the generator's inputs.
-RECOVERY = ["dvc", "repro", "conditioning", "preview", "flow"]
 TWO_VIDEOS = {"obama": ("obama.mov", "target"), "dpe_man": ("dpe_man.mp4", "source")}
 
 
