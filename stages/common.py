@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 
 def stage_arguments(description: str | None, *names: str) -> argparse.Namespace:
@@ -14,3 +15,13 @@ def stage_arguments(description: str | None, *names: str) -> argparse.Namespace:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, required=True,
                             metavar=name.upper())
     return parser.parse_args()
+
+
+def show_training_start() -> None:
+    """Let a training stage say on stderr, in one line, whether it resumed a checkpoint or
+    started from step 0 and why (the training loop's log)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("h2h %(message)s"))
+    log = logging.getLogger("h2h.train")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)

@@ -13,6 +13,7 @@ import pandas as pd
 from h2h.core.outputs import read_manifest, write_json
 from h2h.core.stage import StageRun, run_stage
 from h2h.evaluation.evaluate import EvaluateParams, conditioning_reference, evaluate, recover
+from h2h.evaluation.variants import read_training, training_params
 from h2h.face3d.face_model import FaceModel
 from h2h.face3d.fit import FitParams
 from h2h.media.label import mark_mask
@@ -25,7 +26,7 @@ from common import stage_arguments
 def main() -> int:
     args = stage_arguments(__doc__, "name", "target", "source", "mode", "variant", "reenact",
                            "conditioning", "target_crop", "target_landmarks", "target_identity",
-                           "face_model", "out")
+                           "face_model", "training", "out")
 
     def work(run: StageRun) -> None:
         params = EvaluateParams.from_params(run.params)
@@ -57,8 +58,11 @@ def main() -> int:
         write_json(run.out / "metrics.json",
                    {k: (None if math.isnan(v) else v) for k, v in metrics.items()})
         per_frame.to_csv(run.out / "per_frame.csv", index=False, float_format="%.6g")
+        training = read_training(args.training)  # the evaluated generator and its training
+        run.tracker.log_params({"training": training_params(training)})
         run.manifest.update(target=args.target, source=args.source, mode=args.mode,
-                            variant=args.variant, frames=len(fake), resolution=size)
+                            variant=args.variant, frames=len(fake), resolution=size,
+                            training=training)
         run.frames = len(fake)
         run.metrics.update(metrics)  # NaN too: every variant's run has the same metric names
         run.artifacts.append("per_frame.csv")

@@ -1,39 +1,42 @@
-"""Stage pretrain: the video rendering network trained on a multi-person corpus (paper 4.6; the
-videos listed in params.yaml's ``corpus``) to generate an "average identity" that fine-tuning
-starts from.
+"""Stage pretrain: where one variant's person-specific training starts (paper 4.6). A variant that
+starts from scratch (the paper's ablations, Tables 1-3) writes only init.json saying so; one that
+starts from pretraining (Table 4) trains its own networks and loss on the multi-person corpus
+(the videos listed in params.yaml's ``corpus``), shared with every variant of the same
+pretraining configuration.
 
 The corpus stage's clips are memory-mapped, so corpora of hundreds of videos fit; checkpoints
-are kept in checkpoints/pretrain/ (outside DVC), so a killed run continues from its last one.
+are kept in checkpoints/pretrain/<digest>/ (outside DVC), so a killed run continues from its last
+one.
 """
 
 import sys
 from pathlib import Path
 
-from h2h.core.errors import H2HError
 from h2h.core.stage import StageRun, run_stage
 from h2h.train.corpus import CLIP_DIR
-from h2h.train.pretrain import PretrainParams, pretrain
-from h2h.train.settings import TrainParams
+from h2h.train.pretrain import PretrainParams, pretrain, pretrain_plan
+from h2h.train.settings import TrainParams, Variant
 
-from common import stage_arguments
+from common import show_training_start, stage_arguments
 
 
 def main() -> int:
-    args = stage_arguments(__doc__, "corpus_clips", "out")
+    show_training_start()
+    args = stage_arguments(__doc__, "variant", "corpus_clips", "out")
 
     def work(run: StageRun) -> None:
+        variant = Variant.from_params(run.params, args.variant)
         corpus = list(run.params["corpus"])
-        if not corpus:
-            raise H2HError("the corpus is empty: register videos (h2h add-videos FOLDER --role "
-                           "corpus) or train targets from scratch (finetune.init: scratch)",
-                           "params.yaml")
-        clips = [Path(args.corpus_clips) / video / CLIP_DIR for video in corpus]
-        summary = pretrain(clips, TrainParams.from_params(run.params),
-                           PretrainParams.from_params(run.params), run.out)
-        run.manifest.update(corpus=corpus, **summary)
+        plan = pretrain_plan(TrainParams.from_params(run.params),
+                             PretrainParams.from_params(run.params), variant)
+        summary = pretrain(variant.start(run.params["finetune"]["init"]),
+                           [Path(args.corpus_clips) / video / CLIP_DIR for video in corpus],
+                           plan, run.out)
+        run.manifest.update(variant=args.variant, corpus=corpus, **summary)
 
-    return run_stage("pretrain", "corpus", args.out, work,
-                     sections=("corpus", "train", "pretrain"), track=False)
+    return run_stage("pretrain", args.variant, args.out, work,
+                     sections=("corpus", "train", "pretrain", "finetune.init",
+                               f"variant_specs.{args.variant}"), track=False)
 
 
 if __name__ == "__main__":

@@ -175,6 +175,7 @@ class DvcPipeline:
         # asks for them per rule, and their number grows with the videos.
         self._outputs = [template.fill(out, wildcards) for template in self.stages.values()
                          for wildcards in template.items() for out in template.outs]
+        self._output_set = set(self._outputs)
         self._inside: dict[Path, list[str]] = defaultdict(list)
         for out in self._outputs:
             for folder in Path(out).parents:
@@ -182,12 +183,28 @@ class DvcPipeline:
 
     def input(self, stage: str) -> list[str | Callable]:
         """The stage's deps. A dep on a folder that holds other stages' outputs (DVC links such a
-        dep to every output inside it) becomes those outputs, so Snakemake orders the jobs."""
+        dep to every output inside it) becomes those outputs, and a dep on a file inside another
+        stage's output folder becomes that folder (Snakemake knows only the folder as an
+        output), so Snakemake orders the jobs."""
         template = self.stages[stage]
         inputs: list[str | Callable] = []
         for dep in template.deps:
-            inputs.extend(self._inside.get(Path(dep)) or [template.pattern(dep)])
+            if self._in_output(template, dep):
+                inputs.append(lambda wildcards, dep=dep, template=template: self._enclosing(
+                    template.fill(dep, dict(wildcards.items()))))
+            else:
+                inputs.extend(self._inside.get(Path(dep)) or [template.pattern(dep)])
         return inputs
+
+    def _enclosing(self, path: str) -> str:
+        """The output that holds ``path`` (itself, or the output folder it lies in)."""
+        return next((str(folder) for folder in Path(path).parents
+                     if str(folder) in self._output_set), path)
+
+    def _in_output(self, template: StageTemplate, dep: str) -> bool:
+        """Whether some expansion of ``dep`` lies inside another stage's output folder."""
+        return any(self._enclosing(path) != path
+                   for path in {template.fill(dep, wildcards) for wildcards in template.items()})
 
     def output(self, stage: str) -> list[Any]:
         from snakemake.io import directory

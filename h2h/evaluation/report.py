@@ -1,6 +1,7 @@
 """The evaluation results as the paper's tables: one Markdown table of self reenactment per
-target with a row per variant (the ablation study, Table 1), and one of the cross-person
-reenactments (Table 5)."""
+target with a row per variant (the ablation study, Table 1), what each variant changes of the
+full model and where its weights started, and one table of the cross-person reenactments
+(Table 5)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from h2h.core.outputs import MANIFEST, read_manifest
 from h2h.evaluation.metrics.table import markdown_table
+from h2h.evaluation.variants import variant_changes
 
 SELF_METRICS = ("apd", "mapd", "mouth_apd", "aed", "ard_deg", "dai", "aeld_px", "fid_dlib",
                 "mmd2_dlib", "warp_error_ratio", "fvd")
@@ -33,6 +35,13 @@ def _table(rows: dict[str, dict[str, float]], columns: tuple[str, ...], first: s
                           first_header=first)
 
 
+def _changes_table(rows: dict[str, dict[str, str]]) -> str:
+    lines = ["| Variant | Changes of full | Starts from |", "|---|---|---|"]
+    lines += [f"| {variant} | {row['changes']} | {row['starts from']} |"
+              for variant, row in sorted(rows.items())]
+    return "\n".join(lines) + "\n"
+
+
 def report(folder: str | Path) -> str:
     """The Markdown report of every evaluation in ``folder`` (lower is better everywhere)."""
     results = list(evaluations(folder))
@@ -47,6 +56,10 @@ def report(folder: str | Path) -> str:
         if variants:
             sections.append(f"## {target}: self reenactment on the test split, by variant\n\n"
                             + _table(variants, SELF_METRICS, "Variant"))
+        described = variant_changes(own)
+        if described:
+            sections.append(f"## {target}: what each variant changes of full\n\n"
+                            + _changes_table(described))
         cross = {f"{r['mode']} by {r['source']} ({r['variant']})": r["metrics"]
                  for r in own if r["mode"] != "self"}
         if cross:

@@ -91,28 +91,36 @@ def run_config(
     loss: LossConfig,
     train: TrainConfig,
     data: dict[str, Any],
-    init_from: str | None = None,
     world_size: int = 1,
+    inputs: dict[str, Any] | None = None,
+    init: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything that defines a training run, as JSON-able data (stored in each checkpoint).
 
     world_size is part of it: the global batch is batch_size x world_size, and the position in
-    an epoch is counted in those batches.
+    an epoch is counted in those batches. inputs: the content digests of what the run reads
+    (:func:`h2h.train.provenance.training_inputs`); init: where its weights start
+    (:func:`h2h.train.provenance.weights_provenance`; None: from scratch).
     """
     return {
         "model": model_config_to_dict(model),
         "loss": asdict(loss),
         "train": asdict(train),
         "data": data,
-        "init_from": init_from,
         "world_size": world_size,
+        "inputs": inputs or {},
+        "init": init,
     }
 
 
 def resume_key(config: dict[str, Any]) -> dict[str, Any]:
-    """The part of a :func:`run_config` that must match for a checkpoint to be resumed."""
+    """The part of a :func:`run_config` that must match for a checkpoint to be resumed: what is
+    computed and the content of what is read (the starting weights by their digest alone, so a
+    moved or copied file of the same weights is the same start)."""
     train = {k: v for k, v in config["train"].items() if k not in OPERATIONAL}
-    return {**config, "train": train}
+    init = config.get("init")
+    return {**config, "train": train,
+            "init": None if init is None else {"sha256": init["sha256"]}}
 
 
 def differences(old: Any, new: Any, prefix: str = "") -> list[str]:

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from h2h.core.digests import array_digest
 from h2h.core.errors import H2HError
 from h2h.core.outputs import atomic_directory, read_manifest, write_json
 from h2h.core.progress import progress
@@ -85,7 +86,9 @@ class Clip:
     mouth: (N, 2) float32 mouth centre (x, y) in pixels of the R x R frames, NaN where invalid.
     valid: (N,) bool, frames with landmarks. flows: stride s -> (N - s, R, R, 2) float16, item t
     the flow (pixels at R) between real frames t and t + s. first_frame: index of row 0 in the
-    source video.
+    source video. digests: the content digest of each stream (:meth:`streams`), recorded when a
+    saved clip was written so that a memory-mapped corpus is not read whole to identify it;
+    computed on first use otherwise.
     """
 
     name: str
@@ -97,6 +100,7 @@ class Clip:
     mouth: np.ndarray
     valid: np.ndarray
     flows: dict[int, np.ndarray] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n, r = len(self.real), self.real.shape[1]
@@ -119,6 +123,21 @@ class Clip:
     @property
     def resolution(self) -> int:
         return self.real.shape[1]
+
+    def streams(self) -> dict[str, np.ndarray]:
+        """Every array of the clip by name: real, nmfc, eyes (when loaded), mouth, valid and
+        flow_<stride>."""
+        arrays = {"real": self.real, "nmfc": self.nmfc, "mouth": self.mouth, "valid": self.valid}
+        if self.eyes is not None:
+            arrays["eyes"] = self.eyes
+        arrays.update({f"flow_{s}": f for s, f in sorted(self.flows.items())})
+        return arrays
+
+    def content_digests(self) -> dict[str, str]:
+        """The digest of each stream's content: what a training run on this clip reads."""
+        if not self.digests:
+            self.digests = {name: array_digest(array) for name, array in self.streams().items()}
+        return self.digests
 
 
 def _read_stream(path: Path, start: int, count: int, resolution: int) -> tuple[np.ndarray, int]:
@@ -204,16 +223,13 @@ def load_clip(
 def save_clip(clip: Clip, directory: str | Path) -> None:
     """Write a clip as .npy files (for memory mapping) plus clip.json, atomically."""
     with atomic_directory(directory) as tmp:
-        arrays = {"real": clip.real, "nmfc": clip.nmfc, "mouth": clip.mouth, "valid": clip.valid}
-        if clip.eyes is not None:
-            arrays["eyes"] = clip.eyes
-        arrays.update({f"flow_{s}": f for s, f in clip.flows.items()})
-        for key, array in arrays.items():
+        for key, array in clip.streams().items():
             np.save(tmp / f"{key}.npy", np.ascontiguousarray(array))
         write_json(tmp / _CLIP_JSON, {"name": clip.name, "fps": clip.fps,
                                       "first_frame": clip.first_frame,
                                       "eyes": clip.eyes is not None,
-                                      "strides": sorted(clip.flows)})
+                                      "strides": sorted(clip.flows),
+                                      "digests": clip.content_digests()})
 
 
 def open_clip(directory: str | Path) -> Clip:
@@ -227,7 +243,7 @@ def open_clip(directory: str | Path) -> Clip:
 
     return Clip(meta["name"], meta["fps"], meta["first_frame"], load("real"), load("nmfc"),
                 load("eyes") if meta["eyes"] else None, load("mouth"), load("valid"),
-                {int(s): load(f"flow_{s}") for s in meta["strides"]})
+                {int(s): load(f"flow_{s}") for s in meta["strides"]}, meta.get("digests", {}))
 
 
 def load_clips(

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from h2h.core.tracking import MlflowTracker
-from h2h.train.checkpoint import latest_checkpoint
+from h2h.train.checkpoint import latest_checkpoint, load_checkpoint
 from h2h.train.data import ClipPaths, WindowDataset, load_clips, open_clip
 from h2h.train.distributed import launch
 from h2h.train.loop import GENERATOR_FILE, LOSSES_CSV, train
+from h2h.train.provenance import inputs_digest
 from h2h.train.settings import TrainingPlan
 
 PREVIEWS = "previews"
@@ -56,11 +57,14 @@ def run_in_process(job: TrainingJob) -> None:
     result = train(model, dataset, job.work_dir, job.plan.options, job.plan.loss,
                    job.plan.vgg_weights, job.init_from, tracker, job.checkpoint_dir)
     if int(os.environ.get("RANK", "0")) == 0:  # the main process of a data-parallel run
+        identity = load_checkpoint(result.checkpoint)["config"]  # what the run is, by content
         summary = {"step": result.step, "total_steps": result.total_steps,
                    "epoch": result.epoch, "completed": result.completed,
                    "resumed_from": result.resumed_from, "mlflow_run_id": result.run_id,
                    "iterations_per_s": result.iterations_per_s, "windows": len(dataset),
-                   "frames": sum(clip.n_frames for clip in clips), "last_losses": result.last}
+                   "frames": sum(clip.n_frames for clip in clips), "last_losses": result.last,
+                   "inputs_sha256": inputs_digest(identity["inputs"]),
+                   "starting_weights": identity["init"]}
         (job.work_dir / RESULT_FILE).write_text(json.dumps(summary, indent=2))
 
 

@@ -35,7 +35,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from h2h.core.errors import H2HError
 from h2h.core.tracking import NullTracker, Tracker, flatten
-from h2h.nn.config import Ablation, ModelConfig, Models, build_models, model_config_from_dict
+from h2h.nn.config import ModelConfig, Models, build_models
 from h2h.nn.generator import render_sequence
 from h2h.nn.generator_file import save_generator
 from h2h.nn.images import to_model_range
@@ -63,6 +63,7 @@ from h2h.train.checkpoint import (
 from h2h.train.config import TrainConfig, differences, resume_key, run_config
 from h2h.train.data import WindowDataset
 from h2h.train.distributed import DistContext, all_mean, any_true, barrier, gather, process_group
+from h2h.train.provenance import inputs_digest, training_inputs, weights_provenance
 from h2h.train.visuals import render_clip, sample_grid, write_preview
 
 LOG = logging.getLogger("h2h.train")
@@ -177,6 +178,19 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _what_changed(changed: list[str]) -> str:
+    """Which part of a run's identity the ``differences`` lines touch, in words."""
+    parts = {line.split(".")[0].split(":")[0] for line in changed}
+    said = []
+    if "inputs" in parts:
+        said.append("its training data changed")
+    if "init" in parts:
+        said.append("its starting weights changed")
+    if parts - {"inputs", "init"}:
+        said.append("it was trained with another configuration")
+    return " and ".join(said)
+
+
 def _check(dataset: WindowDataset, model: ModelConfig) -> None:
     if dataset.resolution != model.resolution:
         raise H2HError(f"the training clips are {dataset.resolution} px, the model "
@@ -213,9 +227,12 @@ class _Training:
                 vgg.to(memory_format=torch.channels_last)
 
         self.sampler = ResumableSampler(dataset, ctx, config.seed)
+        # The loader draws its workers' base seed from its own generator, seeded per epoch, not
+        # from the global one: a run resumed mid-epoch makes one more iterator than the
+        # uninterrupted run, and would otherwise leave the global random state one draw ahead.
         self.loader = DataLoader(dataset, batch_size=config.batch_size, sampler=self.sampler,
                                  num_workers=config.num_workers, pin_memory=self.cuda,
-                                 drop_last=True)
+                                 drop_last=True, generator=torch.Generator())
         batches = len(self.sampler) // config.batch_size
         if batches == 0:
             raise H2HError(f"{len(dataset)} training windows are too few for a batch of "
@@ -231,13 +248,14 @@ class _Training:
         self.scaler = torch.amp.GradScaler(device.type,
                                            enabled=self.cuda and config.amp == "fp16")
 
-        init = None if init_from is None else str(init_from)
-        self.run_config = run_config(model_config, loss_config, config, dataset.describe(), init,
-                                     ctx.world_size)
+        init = None if init_from is None else weights_provenance(init_from)
+        inputs = training_inputs(dataset.clips, vgg_weights if vgg is not None else None)
+        self.run_config = run_config(model_config, loss_config, config, dataset.describe(),
+                                     ctx.world_size, inputs, init)
         self.step = self.epoch = self.batch_in_epoch = 0
         self.run_id = self._resume()
-        if self.step == 0 and init_from is not None:
-            self._initialise(Path(init_from))
+        if self.step == 0 and init is not None:
+            self._initialise(Path(init["file"]))
         self.resumed_from = self.step
 
         self.generator, view = self._wrap()
@@ -249,13 +267,16 @@ class _Training:
         cfg = self.run_config
         data = cfg["data"]
         summary = {k: v for k, v in data.items() if k != "clips"}
-        summary.update(clips=len(data["clips"]), frames=sum(c["frames"] for c in data["clips"]))
+        summary.update(clips=len(data["clips"]), frames=sum(c["frames"] for c in data["clips"]),
+                       inputs_sha256=inputs_digest(cfg["inputs"]))
         return flatten({"model": cfg["model"], "loss": cfg["loss"], "train": cfg["train"],
-                        "data": summary, "init_from": cfg["init_from"],
+                        "data": summary, "init": cfg["init"] or "scratch",
                         "world_size": cfg["world_size"], "device": self.ctx.device.type})
 
     def _resume(self) -> str | None:
-        """Load the newest checkpoint of a matching run; returns its MLflow run id."""
+        """Load the newest checkpoint of the same run (configuration and the content of its
+        inputs and starting weights); returns its MLflow run id. A checkpoint of another run is
+        moved aside with one line saying what differs."""
         path = latest_checkpoint(self.checkpoint_dir)
         if path is None:
             return None
@@ -267,9 +288,9 @@ class _Training:
             if self.ctx.is_main:
                 shutil.rmtree(stale, ignore_errors=True)
                 os.replace(self.checkpoint_dir, stale)
-                LOG.warning("%s: not resumed, it was trained with another configuration (%s); "
-                            "training starts from step 0 and the old checkpoints are kept in %s",
-                            path, "; ".join(changed[:8]), stale)
+                LOG.warning("%s: not resumed, %s (%s); training starts from step 0 and the old "
+                            "checkpoints are kept in %s", path, _what_changed(changed),
+                            "; ".join(changed[:8]), stale)
             barrier(self.ctx)
             return None
         self.models.load_state_dict(state["models"])
@@ -283,34 +304,29 @@ class _Training:
         set_rng_state(rngs[self.ctx.rank] if len(rngs) == self.ctx.world_size else rngs[0])
         self.step, self.epoch, self.batch_in_epoch = (
             state["step"], state["epoch"], state["batch_in_epoch"])
-        LOG.info("resuming %s at step %d", path, self.step)
+        if self.ctx.is_main:
+            LOG.info("%s: resumed at step %d (the same configuration, training data and starting "
+                     "weights)", path, self.step)
         return state["run_id"]
 
-    def _initialise(self, source: Path) -> None:
+    def _initialise(self, path: Path) -> None:
         """Start from a pretrained run's G and discriminators (optimisers stay fresh).
 
-        The network sizes must match. An ablation (pretrained with the full model, say) takes
-        every tensor whose name and shape it shares with the pretrained networks; the parts it
-        lacks are skipped and the parts it changed (e.g. the first convolution without the eyes
-        input) keep their fresh initialisation.
+        The pretrained run must have trained exactly these networks with this objective: a
+        variant that removes a component starts from a pretraining without it (paper 4.6 and
+        Tables 1-3), never from weights that learned with it.
         """
-        path = latest_checkpoint(source)
-        if path is None:
-            raise H2HError("no checkpoint to initialise from", source)
         state = load_checkpoint(path)
-        pretrained = model_config_from_dict(state["config"]["model"])
-        if replace(pretrained, ablation=Ablation()) != replace(self.model_config,
-                                                                ablation=Ablation()):
-            changed = differences(state["config"]["model"], self.run_config["model"])
-            raise H2HError("the pretrained networks have another size: " + "; ".join(changed),
-                           path)
-        own = self.models.state_dict()
-        usable = {name: tensor for name, tensor in state["models"].items()
-                  if name in own and own[name].shape == tensor.shape}
-        self.models.load_state_dict(usable, strict=False)
-        if len(usable) < len(own):
-            LOG.info("initialised %d of %d tensors from %s (the rest differ in this variant)",
-                     len(usable), len(own), path)
+        trained, own = state["config"], self.run_config
+        changed = differences({"model": trained["model"], "loss": trained["loss"]},
+                              {"model": own["model"], "loss": own["loss"]})
+        if changed:
+            raise H2HError("the pretrained networks were trained with another network or loss "
+                           "configuration (" + "; ".join(changed) + "): pretrain this "
+                           "configuration, or train from scratch", path)
+        self.models.load_state_dict(state["models"])
+        if self.ctx.is_main:
+            LOG.info("starting from the pretrained networks of %s", path)
 
     def _wrap(self) -> tuple[torch.nn.Module, Models]:
         """G and a Models view for the objective: DDP wrappers when distributed."""
@@ -431,6 +447,7 @@ class _Training:
         steps_timed, last_tick = 0, time.perf_counter()
         while self.epoch < cfg.epochs and not stop:
             self.sampler.set_epoch(self.epoch)
+            self.loader.generator.manual_seed(cfg.seed + self.epoch)
             self.sampler.skip = self.batch_in_epoch * cfg.batch_size
             visuals: tuple[Any, ...] = ()
             for batch in itertools.islice(self.loader, self.steps_per_epoch - self.batch_in_epoch):

@@ -10,14 +10,14 @@ the ways the paper studies: ablation switches (Tables 1-3), the number of traini
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar
 
 from h2h.core.config import Section, from_mapping
 from h2h.core.errors import H2HError
 from h2h.nn.config import Ablation, ModelConfig
 from h2h.nn.losses import LossConfig
-from h2h.train.config import TrainConfig
+from h2h.train.config import TrainConfig, differences, model_config_to_dict
 
 INIT_CHOICES = ("pretrain", "scratch")
 ABLATION_SWITCHES = tuple(f.name for f in fields(Ablation))
@@ -66,6 +66,17 @@ class Variant:
         settings = from_mapping(cls, spec, f"variant_specs.{name}")
         return replace(settings, ablation=Ablation(**switches))
 
+    def start(self, default: str) -> str:
+        """Where this variant's person-specific training starts: its ``init``, else
+        ``default`` (the finetune section's)."""
+        return self.init or default
+
+    def pretraining(self) -> Variant:
+        """What this variant's pretraining changes: its network and loss switches only (the
+        corpus is used whole and from scratch), so variants that differ only in fine-tuning
+        (``init``, ``max_frames``) share one pretraining."""
+        return replace(self, init=None, max_frames=None)
+
 
 @dataclass(frozen=True)
 class TrainingPlan:
@@ -84,7 +95,7 @@ def training_plan(train: TrainParams, options: TrainConfig, variant: Variant = V
                   init: str = "scratch", max_frames: int = 0) -> TrainingPlan:
     """The plan of one run: ``options`` from the ``pretrain`` or ``finetune`` section, ``init``
     and ``max_frames`` the defaults that ``variant`` may override."""
-    init = variant.init or init
+    init = variant.start(init)
     if init not in INIT_CHOICES:
         raise H2HError(f"init must be one of {', '.join(INIT_CHOICES)}, got {init!r}",
                        "params.yaml")
@@ -102,3 +113,16 @@ def training_plan(train: TrainParams, options: TrainConfig, variant: Variant = V
         vgg_weights=train.vgg_weights,
         processes=train.processes,
     )
+
+
+def configuration(plan: TrainingPlan) -> dict[str, Any]:
+    """A plan's fully resolved configuration as plain data (what the run records)."""
+    return {"model": model_config_to_dict(plan.model), "loss": asdict(plan.loss),
+            "train": asdict(plan.options), "init": plan.init, "max_frames": plan.max_frames,
+            "vgg_weights": plan.vgg_weights, "processes": plan.processes}
+
+
+def differs_from_full(plan: TrainingPlan, full: TrainingPlan) -> list[str]:
+    """``key: full's value -> plan's value`` for each setting in which ``plan`` differs from the
+    full model's plan (the same sections without a variant): a variant's switches, resolved."""
+    return differences(configuration(full), configuration(plan))

@@ -1,7 +1,7 @@
 """The whole sample pipeline under DVC on three short videos with a tiny network: 3D recovery,
-NMFC and eye videos, conditioning, pretraining on a corpus video, person-specific models of two
-variants, head / face / self reenactment videos labelled synthetic, metrics, the report, and
-caching per video."""
+NMFC and eye videos, conditioning, person-specific models of two variants from scratch and of one
+from its pretraining on a corpus video, head / face / self reenactment videos labelled synthetic,
+metrics, the report with what each variant changes, and caching per video."""
 
 import json
 import re
@@ -13,6 +13,7 @@ import pytest
 import torch
 import yaml
 
+from h2h.core.digests import file_digest
 from h2h.face3d.face_model import FaceModel
 from h2h.media.label import is_labelled_synthetic
 from h2h.media.video import probe, read_video
@@ -25,17 +26,19 @@ pytestmark = pytest.mark.slow
 PER_VIDEO = ("ingest", "crop", "landmarks", "fit", "identity", "nmfc", "eyes", "flow", "preview")
 REENACTMENTS = {"obama_by_dpe_man_head": 24, "obama_by_dpe_man_face": 24, "obama_self": 8,
                 "obama_self_no_eyes": 8}  # frames: the source's 24, or the 8 test frames
+VARIANTS = ["full", "no_eyes", "pretrained"]  # the first two from scratch
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    project = sample_project(tmp_path_factory.mktemp("full"))
+    project = sample_project(tmp_path_factory.mktemp("full"), variants=VARIANTS)
     ran = stages_run(run(["dvc", "repro"], project).stdout)
     assert ran == ({f"{stage}@{video}" for stage in PER_VIDEO for video in SAMPLE}
                    | {f"{stage}@{name}" for stage in ("conditioning", "reenact", "evaluate")
                       for name in REENACTMENTS}
-                   | {"face_model", "corpus@dpe_man2", "pretrain", "finetune@obama-full",
-                      "finetune@obama-no_eyes", "report"})
+                   | {f"pretrain@{variant}" for variant in VARIANTS}
+                   | {f"finetune@obama-{variant}" for variant in VARIANTS}
+                   | {"face_model", "corpus@dpe_man2", "report"})
     return project
 
 
@@ -81,8 +84,26 @@ def test_reenactments_are_labelled_and_evaluated(project):
     assert "obama_self_no_eyes/metrics.json" in shown and '"apd"' in shown
     report = (data / "report" / "report.md").read_text()
     assert "| full |" in report and "| no_eyes |" in report and "head by dpe_man" in report
+    assert "| no_eyes | model.ablation.no_eyes: False -> True | scratch |" in report
     manifest = json.loads((data / "finetune/obama/no_eyes/manifest.json").read_text())
-    assert manifest["init"] == "pretrain" and manifest["step"] == 1 and manifest["completed"]
+    assert manifest["init"] == "scratch" and manifest["step"] == 1 and manifest["completed"]
+    evaluated = json.loads((data / "evaluate/obama_self_no_eyes/manifest.json").read_text())
+    assert evaluated["training"] == json.loads(
+        (data / "finetune/obama/no_eyes/training.json").read_text())
+
+
+def test_only_a_variant_that_starts_from_pretraining_pretrains_and_from_its_own(project):
+    data = project / "data"
+    for variant in ("full", "no_eyes"):  # from scratch: a manifest and init.json, nothing else
+        assert sorted(p.name for p in (data / "pretrain" / variant).iterdir()) == [
+            "init.json", "manifest.json"]
+    start = json.loads((data / "pretrain/pretrained/init.json").read_text())
+    assert start["sha256"] == file_digest(data / "pretrain/pretrained/checkpoint.pt")
+    assert start["configuration"]["model"]["ablation"]["no_eyes"] is False
+    record = json.loads((data / "finetune/obama/pretrained/training.json").read_text())
+    assert record["init"]["sha256"] == start["sha256"]
+    assert record["init"]["mlflow_run_id"] == start["mlflow_run_id"]
+    assert record["differs_from_full"] == ["init: 'scratch' -> 'pretrain'"]
 
 
 def test_runs_are_comparable_in_mlflow(project):
@@ -101,9 +122,17 @@ def test_runs_are_comparable_in_mlflow(project):
     evaluations = runs("evaluate", mode="self")
     assert {r.data.tags["variant"] for r in evaluations} == {"full", "no_eyes"}
     assert len({frozenset(r.data.metrics) for r in evaluations}) == 1  # same columns
+    assert {r.data.params["training.differs_from_full"] for r in evaluations} == {
+        "nothing", "model.ablation.no_eyes: False -> True"}
     trainings = runs("finetune")
-    assert {r.data.tags["variant"] for r in trainings} == {"full", "no_eyes"}
+    assert {r.data.tags["variant"] for r in trainings} == set(VARIANTS)
     assert all("g_total" in r.data.metrics for r in trainings)
+    assert {r.data.tags["variant"]: r.data.tags["differs_from_full"] for r in trainings} == {
+        "full": "nothing", "no_eyes": "model.ablation.no_eyes: False -> True",
+        "pretrained": "init: 'scratch' -> 'pretrain'"}
+    [pretraining] = runs("pretrain")
+    [tuned] = [r for r in trainings if r.data.tags["variant"] == "pretrained"]
+    assert tuned.data.params["init.mlflow_run_id"] == pretraining.info.run_id
     # The finetuned generator is an MLflow PyTorch model, the same network as generator.pt.
     [full] = [r for r in trainings if r.data.tags["variant"] == "full"]
     logged = mlflow.pytorch.load_model(f"runs:/{full.info.run_id}/generator")
@@ -139,7 +168,8 @@ def test_a_change_puts_out_of_date_exactly_what_reads_it(project):
     # The same video in the corpus: its corpus clip and the pretraining too.
     params["corpus"].append("lp_woman2")
     write(params)
-    assert dvc_status(project) == new_video | {"corpus@lp_woman2", "pretrain"}
+    assert dvc_status(project) == new_video | {"corpus@lp_woman2"} | {
+        f"pretrain@{variant}" for variant in VARIANTS}
     (project / "params.yaml").write_text(original)
     assert dvc_status(project) == set()
 
@@ -147,7 +177,7 @@ def test_a_change_puts_out_of_date_exactly_what_reads_it(project):
     # through its corpus video's clip.
     set_params(project, "landmarks", max_gap=3)
     assert dvc_status(project) == {f"landmarks@{video}" for video in SAMPLE}
-    assert {s for s in ancestors(project, "pretrain") if s.startswith("landmarks")} == {
+    assert {s for s in ancestors(project, "pretrain@full") if s.startswith("landmarks")} == {
         "landmarks@dpe_man2"}
     assert {s for s in ancestors(project, "finetune@obama-full")
             if s.startswith("landmarks")} == {"landmarks@obama", "landmarks@dpe_man2"}

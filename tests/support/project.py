@@ -90,14 +90,14 @@ QUICK_TRAINING = {"epochs": 1, "decay_epochs": 0, "steps_per_epoch": 2, "checkpo
                   "preview_frames": 4}
 
 
-def sample_project(folder: Path) -> Path:
+def sample_project(folder: Path, **overrides: Any) -> Path:
     """The sample (:data:`SAMPLE`, its reenactments and variants) as a project copy that runs
-    end to end quickly: :data:`SMALL` clips, the tiny profile, :data:`QUICK_TRAINING`."""
+    end to end quickly: :data:`SMALL` clips, the tiny profile, :data:`QUICK_TRAINING`;
+    ``overrides`` as :func:`create_project`'s."""
     return create_project(folder, SAMPLE, **SMALL, train={"profile": "tiny"},
                           finetune={"options": QUICK_TRAINING},
-                          pretrain={"options": QUICK_TRAINING})
-#: Everything up to the generator's inputs.
-RECOVERY = ["dvc", "repro", "conditioning", "preview", "flow"]
+                          pretrain={"options": QUICK_TRAINING}, **overrides)
+
 TWO_VIDEOS = {"obama": ("obama.mov", "target"), "dpe_man": ("dpe_man.mp4", "source")}
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from tests.support.params import loss, options, profile
+from h2h.nn.config import ModelConfig
+from h2h.train.settings import TrainParams
+from tests.support.params import PARAMS, loss, options, profile
 
 #: 32 px, ngf 8, two temporal scales: 5-frame windows.
 TINY = profile("tiny", resolution=32, ngf=8, ndf=8, temporal_scales=2)
@@ -77,3 +80,10 @@ def read_losses(path: Path) -> list[dict[str, float]]:
     """The rows of a training run's losses.csv as numbers (empty cells left out)."""
     with open(path, newline="") as fh:
         return [{k: float(v) for k, v in row.items() if v} for row in csv.DictReader(fh)]
+
+
+def train_params(**changes: Any) -> TrainParams:
+    """params.yaml's ``train`` section with TINY as its profile and the loss without VGG."""
+    sizes = {f.name: getattr(TINY, f.name) for f in fields(ModelConfig) if f.name != "ablation"}
+    return replace(TrainParams.from_params(PARAMS), profile="test", profiles={"test": sizes},
+                   loss=NO_VGG, **changes)
