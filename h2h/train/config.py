@@ -36,10 +36,13 @@ class TrainConfig:
     """How G and the discriminators are optimised (paper 4.1: Adam, lr 2e-4, betas (0.5, 0.999));
     the ``options`` of params.yaml's ``pretrain`` and ``finetune`` sections.
 
-    epochs: passes over the training windows (the paper trains 40).
+    epochs: passes over the training frames (the paper trains 40).
     decay_epochs: the learning rate falls linearly to 0 over the last ``decay_epochs`` epochs
     (pix2pixHD's schedule; the paper does not state it, half of the epochs is their default).
-    steps_per_epoch: optional cap on the batches of one epoch (0: all windows).
+    steps_per_epoch: optional cap on the batches of one epoch (0: all chunks).
+    sequence_frames, sequence_doubling_epochs, max_sequence_frames: the rollout's sequences
+    (:mod:`h2h.train.rollout`): frames per sequence at first, epochs between doublings (0:
+    never), the longest (0: no limit).
     amp: "bf16" / "fp16" autocast on CUDA ("fp16" with a gradient scaler); ignored on a CPU.
     channels_last: NHWC memory layout on CUDA (faster convolutions on tensor cores).
     checkpoint_every: steps between checkpoints (one is also written at the end and when the
@@ -60,6 +63,9 @@ class TrainConfig:
     beta2: float
     seed: int
     steps_per_epoch: int
+    sequence_frames: int
+    sequence_doubling_epochs: int
+    max_sequence_frames: int
     amp: str
     channels_last: bool
     checkpoint_every: int
@@ -71,11 +77,12 @@ class TrainConfig:
     preview_frames: int
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every"):
+        for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every",
+                     "sequence_frames"):
             if getattr(self, name) < 1:
                 raise H2HError(f"training option {name} must be at least 1: {getattr(self, name)}")
         for name in ("steps_per_epoch", "num_workers", "sample_every", "preview_frames", "lr",
-                     "time_budget_s"):
+                     "time_budget_s", "sequence_doubling_epochs", "max_sequence_frames"):
             if getattr(self, name) < 0:
                 raise H2HError(f"training option {name} must not be negative: "
                                f"{getattr(self, name)}")
@@ -117,11 +124,13 @@ def run_config(
     """Everything that defines a training run, as JSON-able data (stored in each checkpoint).
 
     world_size is part of it: the global batch is batch_size x world_size, and the position in
-    an epoch is counted in those batches.
+    an epoch is counted in those batches. departures: how the objective departs from the
+    paper's (:meth:`LossConfig.departures`), recorded with every run.
     """
     return {
         "model": model_config_to_dict(model),
         "loss": asdict(loss),
+        "departures": loss.departures(),
         "train": asdict(train),
         "data": data,
         "init_from": init_from,

@@ -16,6 +16,7 @@ from h2h.core.config import Section, from_mapping
 from h2h.core.errors import H2HError
 from h2h.nn.config import Ablation, ModelConfig
 from h2h.nn.losses import LossConfig
+from h2h.train.augment import Augmentation
 from h2h.train.config import TrainConfig
 
 INIT_CHOICES = ("pretrain", "scratch")
@@ -24,24 +25,33 @@ ABLATION_SWITCHES = tuple(f.name for f in fields(Ablation))
 
 @dataclass(frozen=True)
 class TrainParams(Section):
-    """params.yaml's ``train`` section: the networks (a size profile) and the objective."""
+    """params.yaml's ``train`` section: the networks (a size profile), the objective and the
+    augmentation of the conditioning."""
 
     name: ClassVar[str] = "train"
 
     profile: str  # the entry of ``profiles`` to train
-    profiles: dict[str, dict[str, int]]  # name -> ModelConfig sizes
+    profiles: dict[str, dict[str, float]]  # name -> ModelConfig sizes and lambda_l1
     loss: LossConfig
+    augment: Augmentation
     vgg_weights: str | None  # torchvision vgg19 state dict for the VGG loss
     processes: int  # data-parallel processes (one per GPU)
 
-    def model(self, ablation: Ablation = Ablation()) -> ModelConfig:
-        """The networks of ``profile`` with ``ablation`` applied."""
+    def _profile(self) -> dict[str, float]:
         if self.profile not in self.profiles:
             raise H2HError(f"unknown training profile {self.profile!r}; choose one of "
                            f"{', '.join(self.profiles)}", "params.yaml")
-        sizes = from_mapping(ModelConfig, self.profiles[self.profile],
-                             f"train.profiles.{self.profile}")
-        return replace(sizes, ablation=ablation)
+        return self.profiles[self.profile]
+
+    def model(self, ablation: Ablation = Ablation()) -> ModelConfig:
+        """The networks of ``profile`` with ``ablation`` applied."""
+        sizes = {k: v for k, v in self._profile().items() if k != "lambda_l1"}
+        return replace(from_mapping(ModelConfig, sizes, f"train.profiles.{self.profile}"),
+                       ablation=ablation)
+
+    def objective(self) -> LossConfig:
+        """``loss`` with the profile's L1 term (the CPU profiles' stand-in for the VGG term)."""
+        return replace(self.loss, lambda_l1=float(self._profile()["lambda_l1"]))
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,7 @@ class TrainingPlan:
 
     model: ModelConfig
     loss: LossConfig
+    augment: Augmentation
     options: TrainConfig
     init: str  # "pretrain" or "scratch"
     max_frames: int  # 0: every training frame
@@ -99,7 +110,8 @@ def training_plan(train: TrainParams, options: TrainConfig, variant: Variant = V
                        "params.yaml")
     return TrainingPlan(
         model=train.model(ablation),
-        loss=train.loss,
+        loss=train.objective(),
+        augment=train.augment,
         options=options,
         init=init,
         max_frames=variant.max_frames if variant.max_frames is not None else max_frames,
