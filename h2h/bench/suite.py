@@ -125,8 +125,9 @@ def bench_training(params: Mapping[str, Any], profile: str, steps: int = 3) -> d
     from h2h.train.settings import TrainParams
 
     config = training_config(params, profile)
-    options = FinetuneParams.from_params(params).options
-    loss = replace(TrainParams.from_params(params), profile=profile).objective()
+    train = replace(TrainParams.from_params(params), profile=profile)
+    options = train.optimisation(FinetuneParams.from_params(params).options)
+    loss = train.objective()
     return {**benchmark(config, options, loss, steps=steps, name=profile), "preset": profile,
             "vgg_loss": loss.uses_vgg(config.ablation), "threads": torch.get_num_threads()}
 

@@ -81,7 +81,8 @@ class LossConfig:
 
     lambda_l1: weight of the mean absolute difference of generated and real frames (in the [-1, 1]
     range, as pix2pix's L1 term), which the paper does not have: a stand-in for the
-    VGG term where no VGG19 weights are at hand (the CPU profiles), reported as a departure.
+    VGG term where no VGG19 weights are at hand (the CPU profiles), recorded as a departure
+    (:func:`h2h.train.config.departures`).
     The "w/o VGG" ablation removes it with the VGG term, whose role it plays.
     flow_norm: optical flows (pixels) are divided by it before entering D_D.
     temporal_step: D_D samples start every temporal_step frames (1: every frame; larger values
@@ -98,12 +99,6 @@ class LossConfig:
         """Whether the VGG loss (and so the VGG19 network and its weights file) is needed."""
         return not ablation.no_vgg and self.lambda_vgg > 0
 
-    def departures(self) -> list[str]:
-        """How this objective departs from the paper's (Eq. 6, 7), one line each."""
-        if not self.lambda_l1:
-            return []
-        return [f"loss.lambda_l1 = {self.lambda_l1:g}: an L1 reconstruction term, not in the "
-                "paper (a stand-in for its VGG term)"]
 
 
 @dataclass

@@ -19,6 +19,11 @@ from h2h.nn.losses import LossConfig
 #: Mixed precision modes; they apply on CUDA only (CPU runs are always float32).
 AMP_MODES = ("none", "bf16", "fp16")
 
+#: The paper's objective weights (Eq. 6, 7: lambda_vgg = lambda_feat = 10, no other term) and
+#: optimiser (Sec. 4.1: Adam, lr 2e-4, betas 0.5 / 0.999), which :func:`departures` compares with.
+PAPER = {"loss.lambda_vgg": 10.0, "loss.lambda_feat": 10.0, "loss.lambda_l1": 0.0,
+         "train.lr": 2e-4, "train.beta1": 0.5, "train.beta2": 0.999}
+
 #: TrainConfig fields that do not change the computed result, hence not compared on resume.
 OPERATIONAL = (
     "checkpoint_every",
@@ -113,6 +118,19 @@ def _check_keys(cls: type, data: dict[str, Any], what: str) -> None:
         raise H2HError(f"unknown {what} options: {', '.join(sorted(unknown))}")
 
 
+def departures(model: ModelConfig, loss: LossConfig, train: TrainConfig) -> list[str]:
+    """How a run's objective and optimiser depart from the paper's (:data:`PAPER`), one line
+    each; the terms an ablation removes on purpose are not departures."""
+    removed = {"loss.lambda_vgg": model.ablation.no_vgg,
+               "loss.lambda_l1": model.ablation.no_vgg,
+               "loss.lambda_feat": model.ablation.no_feature_matching}
+    values = {"loss.lambda_vgg": loss.lambda_vgg, "loss.lambda_feat": loss.lambda_feat,
+              "loss.lambda_l1": loss.lambda_l1, "train.lr": train.lr,
+              "train.beta1": train.beta1, "train.beta2": train.beta2}
+    return [f"{key} = {value:g} (the paper: {PAPER[key]:g})" for key, value in values.items()
+            if value != PAPER[key] and not removed.get(key, False)]
+
+
 def run_config(
     model: ModelConfig,
     loss: LossConfig,
@@ -124,13 +142,13 @@ def run_config(
     """Everything that defines a training run, as JSON-able data (stored in each checkpoint).
 
     world_size is part of it: the global batch is batch_size x world_size, and the position in
-    an epoch is counted in those batches. departures: how the objective departs from the
-    paper's (:meth:`LossConfig.departures`), recorded with every run.
+    an epoch is counted in those batches. departures: how the objective and the optimiser
+    depart from the paper's (:func:`departures`), recorded with every run.
     """
     return {
         "model": model_config_to_dict(model),
         "loss": asdict(loss),
-        "departures": loss.departures(),
+        "departures": departures(model, loss, train),
         "train": asdict(train),
         "data": data,
         "init_from": init_from,

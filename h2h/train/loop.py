@@ -36,7 +36,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -210,10 +210,10 @@ class _Training:
             raise H2HError(f"{len(dataset)} training chunks are too few for a batch of "
                            f"{config.batch_size} on each of {ctx.world_size} process(es)")
         self.steps_per_epoch = min(batches, config.steps_per_epoch or batches)
-        schedule = SequenceSchedule(config.sequence_frames, config.sequence_doubling_epochs,
-                                    config.max_sequence_frames)
+        sequences = SequenceSchedule(config.sequence_frames, config.sequence_doubling_epochs,
+                                     config.max_sequence_frames)
         first_lane = ctx.rank * config.batch_size
-        self.sampler = RolloutSampler(dataset.usable, dataset.length, schedule, config.seed,
+        self.sampler = RolloutSampler(dataset.usable, dataset.length, sequences, config.seed,
                                       range(first_lane, first_lane + config.batch_size), lanes,
                                       self.steps_per_epoch)
         self.loader = DataLoader(dataset, batch_size=config.batch_size, sampler=self.sampler,

@@ -20,6 +20,8 @@ from h2h.train.augment import Augmentation
 from h2h.train.config import TrainConfig
 
 INIT_CHOICES = ("pretrain", "scratch")
+#: Keys of a profile that set its training, not its networks' sizes.
+_TRAINING_KEYS = ("lambda_l1", "lr_scale")
 ABLATION_SWITCHES = tuple(f.name for f in fields(Ablation))
 
 
@@ -31,7 +33,7 @@ class TrainParams(Section):
     name: ClassVar[str] = "train"
 
     profile: str  # the entry of ``profiles`` to train
-    profiles: dict[str, dict[str, float]]  # name -> ModelConfig sizes and lambda_l1
+    profiles: dict[str, dict[str, float]]  # name -> ModelConfig sizes, lambda_l1, lr_scale
     loss: LossConfig
     augment: Augmentation
     vgg_weights: str | None  # torchvision vgg19 state dict for the VGG loss
@@ -45,13 +47,18 @@ class TrainParams(Section):
 
     def model(self, ablation: Ablation = Ablation()) -> ModelConfig:
         """The networks of ``profile`` with ``ablation`` applied."""
-        sizes = {k: v for k, v in self._profile().items() if k != "lambda_l1"}
+        sizes = {k: v for k, v in self._profile().items() if k not in _TRAINING_KEYS}
         return replace(from_mapping(ModelConfig, sizes, f"train.profiles.{self.profile}"),
                        ablation=ablation)
 
     def objective(self) -> LossConfig:
         """``loss`` with the profile's L1 term (the CPU profiles' stand-in for the VGG term)."""
         return replace(self.loss, lambda_l1=float(self._profile()["lambda_l1"]))
+
+    def optimisation(self, options: TrainConfig) -> TrainConfig:
+        """A stage's ``options`` with the learning rate scaled by the profile's ``lr_scale``
+        (the CPU profiles' few hundred steps take larger ones than the paper's)."""
+        return replace(options, lr=options.lr * float(self._profile()["lr_scale"]))
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ def training_plan(train: TrainParams, options: TrainConfig, variant: Variant = V
         model=train.model(ablation),
         loss=train.objective(),
         augment=train.augment,
-        options=options,
+        options=train.optimisation(options),
         init=init,
         max_frames=variant.max_frames if variant.max_frames is not None else max_frames,
         vgg_weights=train.vgg_weights,

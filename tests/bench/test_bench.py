@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 #: A 32 px profile with two temporal scales (5-frame windows): seconds per training step.
 TEST_PROFILE = {"resolution": 32, "ngf": 8, "n_blocks": 1, "ndf": 8, "num_d": 1,
-                "n_layers_d": 2, "temporal_scales": 2, "lambda_l1": 10.0}
+                "n_layers_d": 2, "temporal_scales": 2, "lambda_l1": 100.0, "lr_scale": 5.0}
 
 
 def project_params(**train: object) -> dict:
