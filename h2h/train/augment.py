@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from h2h.core.errors import H2HError
 from h2h.preprocess.eyes import draw_eyes
 
 #: Outline points of the two eyes in an (14, 2) eye-points array, and their pupils.
@@ -44,7 +45,8 @@ class Augmentation:
     def __post_init__(self) -> None:
         for name in ("jitter_shift", "jitter_scale", "eye_scale_sd", "eye_shift_sd"):
             if getattr(self, name) < 0:
-                raise ValueError(f"augmentation {name} must not be negative")
+                raise H2HError(f"train.augment.{name} must not be negative: "
+                               f"{getattr(self, name)}", "params.yaml")
 
     @property
     def jitters(self) -> bool:

@@ -1,8 +1,8 @@
 """From params.yaml's ``train`` section and a variant to the objects a training run needs.
 
-``train`` describes the networks and their objective, shared by pretraining and fine-tuning; the
-``pretrain`` and ``finetune`` sections (:mod:`h2h.train.pretrain`, :mod:`h2h.train.finetune`)
-hold how each is optimised. A *variant* (an entry of ``variant_specs``) changes the full model in
+``train`` describes the networks, their objective and the augmentation of their conditioning,
+shared by pretraining and fine-tuning; the ``pretrain`` and ``finetune`` sections
+(:mod:`h2h.train.pretrain`, :mod:`h2h.train.finetune`) hold how each is optimised. A *variant* (an entry of ``variant_specs``) changes the full model in
 the ways the paper studies: ablation switches (Tables 1-3), the number of training frames
 (Fig. 7) and whether training starts from the pretrained networks (Table 4).
 """
