@@ -136,18 +136,22 @@ def _bench_apd(args: argparse.Namespace) -> None:
     target = args.target or _first_target(args.project)
     frames = args.frames or APD_FRAMES
     result = bench_apd(args.project, target, args.minutes, args.preset, frames, args.work)
-    (a, b), (c, d) = result.train, result.test
+    scores = result.scores
+    (a, b), (c, d) = scores.train, scores.test
     print(f"person-specific training benchmark: {target}, frames {a}-{b - 1} train, {c}-{d - 1} "
-          f"test; {result.profile} profile ({result.resolution} px), from scratch, "
+          f"test; {result.profile} profile ({scores.resolution} px), from scratch, "
           f"on {result.device} ({result.threads} torch threads)")
     stop = "all epochs done" if result.completed else "stopped by the time budget"
     print(f"training: {result.steps} of {result.total_steps} steps in "
           f"{result.training_s / 60:.1f} min ({result.iterations_per_s:.2f} it/s), {stop}")
-    print(f"APD on the {d - c} test frames (RGB 0-255 at {result.resolution} px, lower is better)")
+    print(f"the {d - c} test frames at {scores.resolution} px, lower is better: APD and MAPD "
+          "(RGB 0-255, whole frame / face), warping error relative to the real video's")
     names = {"model": "trained generator", "nearest": "nearest training frame (NMFC)",
              "mean": "mean training frame"}
+    print(f"  {'':<32}{'APD':>7}{'MAPD':>8}{'warp':>8}")
     for key, name in names.items():
-        print(f"  {name:<32}{result.apd[key]:>7.2f}")
+        print(f"  {name:<32}{scores.apd[key]:>7.2f}{scores.mapd[key]:>8.2f}"
+              f"{scores.warp_error[key]:>8.2f}")
     print(f"pictures and figures: {result.work} (comparison.png, test.mp4, results.json)")
 
 

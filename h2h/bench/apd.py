@@ -7,9 +7,11 @@ the first ``frames`` frames of them split as the crop stage splits (``crop.test_
 first part trains, the rest is the test split), trains the target's generator like the finetune
 stage (the project's training parameters, a chosen profile, from scratch, stopped by a time
 budget), renders the test split from its own NMFC and eye sketches one frame at a time as
-reenactment does, and measures the average pixel distance (APD, 0-255 RGB at the model
-resolution) of the generated frames and of the baselines of :mod:`h2h.evaluation.baselines` to the real
-ones.
+reenactment does, and measures, for the generated frames and for the baselines of
+:mod:`h2h.evaluation.baselines`, the average pixel distance to the real frames (APD, 0-255 RGB at
+the model resolution), the same inside the face (MAPD: the pixels the test frame's NMFC covers)
+and the flow-warping error relative to the real video's (1.0 = as temporally consistent as the
+real frames; :mod:`h2h.evaluation.metrics.temporal`).
 
 Everything it writes lives in a work directory (the project's git-ignored ``bench/`` by
 default): the training state and its MLflow store, the generator, ``comparison.png`` (condition
@@ -32,7 +34,8 @@ from h2h.core.config import load_params
 from h2h.core.errors import H2HError
 from h2h.core.outputs import MANIFEST, read_manifest, write_json
 from h2h.evaluation.baselines import mean_baseline, nearest_neighbour_baseline
-from h2h.evaluation.metrics.pixels import apd
+from h2h.evaluation.metrics.pixels import apd, mapd
+from h2h.evaluation.metrics.temporal import relative_warping_error
 from h2h.media.sheets import contact_sheet, save_png
 from h2h.nn.generator_file import load_generator
 from h2h.preprocess.crop import CropParams, split_ranges
@@ -45,26 +48,40 @@ from h2h.train.visuals import condition_image, write_preview
 
 #: Test frames shown in comparison.png (evenly spaced over the test split).
 SHOWN_FRAMES = 4
+#: The renderers compared: the trained generator and the baselines.
+RENDERERS = ("model", "nearest", "mean")
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A generator's and the baselines' figures on a test split. train / test: half-open frame
+    ranges of the target's video; apd, mapd, warp_error (relative to the real video's): per
+    renderer of :data:`RENDERERS`, "model", "nearest" (nearest training frame by NMFC) and
+    "mean" (mean training frame); nearest_frames: the training frame each test frame got."""
+
+    resolution: int
+    train: tuple[int, int]
+    test: tuple[int, int]
+    apd: dict[str, float]
+    mapd: dict[str, float]
+    warp_error: dict[str, float]
+    nearest_frames: tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class ApdResult:
-    """The benchmark's figures. train / test: half-open frame ranges of the target's video;
-    apd: "model", "nearest" (nearest training frame by NMFC) and "mean" (mean training frame)."""
+    """The benchmark's figures: how the generator was trained and its :class:`Scores`."""
 
     target: str
     profile: str
-    resolution: int
     device: str
     threads: int  # torch's intra-op threads
-    train: tuple[int, int]
-    test: tuple[int, int]
     steps: int
     total_steps: int
     completed: bool
     iterations_per_s: float
     training_s: float
-    apd: dict[str, float]
+    scores: Scores
     work: Path
 
 
@@ -141,22 +158,32 @@ def bench_apd(project: str | Path, target: str, minutes: float = 25.0, profile: 
     summary = _train(plan, target, paths, work)
     training_s = time.perf_counter() - started
 
-    resolution = plan.model.resolution
+    result = ApdResult(
+        target=target, profile=profile, device=device, threads=torch.get_num_threads(),
+        steps=summary["step"], total_steps=summary["total_steps"],
+        completed=summary["completed"], iterations_per_s=summary["iterations_per_s"],
+        training_s=training_s, scores=score(paths, work / "model" / "generator.pt", device, work),
+        work=work)
+    write_json(work / "results.json", asdict(result))
+    return result
+
+
+def score(paths: ClipPaths, generator_file: Path, device: str, work: Path) -> Scores:
+    """Render the test split of ``paths`` with the generator in ``generator_file``, score it
+    and the baselines, and write comparison.png and test.mp4 into ``work``."""
+    resolution = load_generator(generator_file)[1].resolution
     train = load_clip(paths, resolution, "train", strides=())
-    test = load_clip(paths, resolution, "test", strides=())
+    test = load_clip(paths, resolution, "test", strides=(1,))
     nearest, picked = nearest_neighbour_baseline(train.real, train.nmfc, test.nmfc)
-    videos = {"model": _render(work / "model" / "generator.pt", test, device),
+    videos = {"model": _render(generator_file, test, device),
               "nearest": nearest, "mean": mean_baseline(train.real, test.n_frames)}
     _write_pictures(work, test, videos)
-    first = test.first_frame
-    result = ApdResult(
-        target=target, profile=profile, resolution=resolution, device=device,
-        threads=torch.get_num_threads(),
-        train=(train.first_frame, train.first_frame + train.n_frames),
-        test=(first, first + test.n_frames), steps=summary["step"],
-        total_steps=summary["total_steps"], completed=summary["completed"],
-        iterations_per_s=summary["iterations_per_s"], training_s=training_s,
-        apd={name: apd(test.real, video).mean for name, video in videos.items()}, work=work)
-    write_json(work / "results.json",
-               {**asdict(result), "nearest_frames": (picked + train.first_frame).tolist()})
-    return result
+    face = test.nmfc.any(-1)
+    return Scores(
+        resolution=resolution, train=(train.first_frame, train.first_frame + train.n_frames),
+        test=(test.first_frame, test.first_frame + test.n_frames),
+        apd={name: apd(test.real, videos[name]).mean for name in RENDERERS},
+        mapd={name: mapd(test.real, videos[name], face).mean for name in RENDERERS},
+        warp_error={name: relative_warping_error(test.real, np.asarray(videos[name]),
+                                                 test.flows[1]) for name in RENDERERS},
+        nearest_frames=tuple(int(i) for i in picked + train.first_frame))

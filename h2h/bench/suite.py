@@ -102,14 +102,15 @@ def bench_recovery(videos: Mapping[str, str | Path], params: Mapping[str, Any],
 
 def training_config(params: Mapping[str, Any], profile: str) -> ModelConfig:
     """The networks of ``train.profiles[profile]`` for the objective params.yaml trains: with
-    ``train.loss.lambda_vgg`` 0 (as no package ships VGG19 weights) the "w/o VGG" ablation,
-    which computes the same objective, so that the benchmark builds no VGG19 either (its cost
-    would dominate a CPU step)."""
+    ``train.loss.lambda_vgg`` 0 (as no package ships VGG19 weights) and no L1 term in the
+    profile the "w/o VGG" ablation, which computes the same objective, so that the benchmark
+    builds no VGG19 either (its cost would dominate a CPU step)."""
     from h2h.train.settings import TrainParams
 
     train = replace(TrainParams.from_params(params), profile=profile)
     config = train.model()
-    if train.loss.uses_vgg(config.ablation):
+    objective = train.objective()
+    if objective.uses_vgg(config.ablation) or objective.lambda_l1:
         return config
     return replace(config, ablation=replace(config.ablation, no_vgg=True))
 
@@ -124,10 +125,11 @@ def bench_training(params: Mapping[str, Any], profile: str, steps: int = 3) -> d
     from h2h.train.settings import TrainParams
 
     config = training_config(params, profile)
-    options = FinetuneParams.from_params(params).options
-    loss = TrainParams.from_params(params).loss
+    train = replace(TrainParams.from_params(params), profile=profile)
+    options = train.optimisation(FinetuneParams.from_params(params).options)
+    loss = train.objective()
     return {**benchmark(config, options, loss, steps=steps, name=profile), "preset": profile,
-            "vgg_loss": not config.ablation.no_vgg, "threads": torch.get_num_threads()}
+            "vgg_loss": loss.uses_vgg(config.ablation), "threads": torch.get_num_threads()}
 
 
 def prepare_target(project: str | Path, name: str, video: str | Path, params: Mapping[str, Any],

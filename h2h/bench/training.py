@@ -42,7 +42,7 @@ def benchmark(
     ``steps + 1`` steps without checkpoints or previews. The VGG network (when ``loss`` uses it)
     has random weights: speed does not depend on them. ``name`` labels the figures.
 
-    Returns train_it_per_s (optimiser steps per second, each a batch of windows),
+    Returns train_it_per_s (optimiser steps per second, each a batch of chunks),
     train_frames_per_s (generated training frames per second), g_inference_fps (sequential
     rendering without gradients, as in reenactment), peak_rss_mb (the process's peak resident
     memory, including whatever ran before in the process) and on a GPU peak_cuda_mb, plus the
@@ -51,7 +51,8 @@ def benchmark(
     batch_size = options.batch_size
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     window = min_sequence_length(config.temporal_scales, config.temporal_factor)
-    frames = window * batch_size * (steps + 1)  # the windows of (steps + 1) batches
+    # The chunks of (steps + 1) batches at any rollout offset: (frames - window + 1) // window.
+    frames = window * (batch_size * (steps + 1) + 1) - 1
     clip = synthetic_clip(frames, config.resolution)
     dataset = WindowDataset([clip], config)
     options = replace(options, epochs=1, decay_epochs=0, steps_per_epoch=steps + 1,

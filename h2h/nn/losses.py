@@ -79,6 +79,11 @@ def frozen(module: nn.Module) -> Iterator[None]:
 class LossConfig:
     """Weights and options of the objective. lambda_vgg = lambda_feat = 10 as in the paper.
 
+    lambda_l1: weight of the mean absolute difference of generated and real frames (in the [-1, 1]
+    range, as pix2pix's L1 term), which the paper does not have: a stand-in for the
+    VGG term where no VGG19 weights are at hand (the CPU profiles), recorded as a departure
+    (:func:`h2h.train.config.departures`).
+    The "w/o VGG" ablation removes it with the VGG term, whose role it plays.
     flow_norm: optical flows (pixels) are divided by it before entering D_D.
     temporal_step: D_D samples start every temporal_step frames (1: every frame; larger values
     trade D_D coverage for speed).
@@ -86,12 +91,14 @@ class LossConfig:
 
     lambda_vgg: float
     lambda_feat: float
+    lambda_l1: float = 0.0
     flow_norm: float = 20.0
     temporal_step: int = 1
 
     def uses_vgg(self, ablation: Ablation) -> bool:
         """Whether the VGG loss (and so the VGG19 network and its weights file) is needed."""
         return not ablation.no_vgg and self.lambda_vgg > 0
+
 
 
 @dataclass
@@ -118,8 +125,8 @@ class Window:
 class LossTerms:
     """Named scalar losses, each already weighted, with their sum under "total".
 
-    generator: adv_image, adv_mouth, adv_dynamics, feat_image, feat_dynamics, vgg (ablated terms
-    absent). discriminator: image_real, image_fake, mouth_real, mouth_fake, dynamics_real,
+    generator: adv_image, adv_mouth, adv_dynamics, feat_image, feat_dynamics, vgg, l1 (ablated
+    and unweighted terms absent). discriminator: image_real, image_fake, mouth_real, mouth_fake, dynamics_real,
     dynamics_fake (likewise). ``generator["total"]`` reaches only G's parameters and
     ``discriminator["total"]`` only the discriminators', so both can be backpropagated in any
     order after one call.
@@ -146,6 +153,7 @@ class GANObjective(nn.Module):
         self.models = models
         self.config = config
         self.lambda_feat = 0.0 if ablation.no_feature_matching else config.lambda_feat
+        self.lambda_l1 = 0.0 if ablation.no_vgg else config.lambda_l1
         use_vgg = config.uses_vgg(ablation)
         if use_vgg and vgg is None:
             raise ValueError("the VGG loss is enabled but no VGGLoss was given")
@@ -235,6 +243,8 @@ class GANObjective(nn.Module):
 
         if self.vgg is not None:
             g["vgg"] = self.config.lambda_vgg * self.vgg(fake, real)
+        if self.lambda_l1:
+            g["l1"] = self.lambda_l1 * F.l1_loss(fake.float(), real.float())
 
         g["total"] = sum(g.values())
         d["total"] = sum(d.values())

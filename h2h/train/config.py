@@ -19,6 +19,11 @@ from h2h.nn.losses import LossConfig
 #: Mixed precision modes; they apply on CUDA only (CPU runs are always float32).
 AMP_MODES = ("none", "bf16", "fp16")
 
+#: The paper's objective weights (Eq. 6, 7: lambda_vgg = lambda_feat = 10, no other term) and
+#: optimiser (Sec. 4.1: Adam, lr 2e-4, betas 0.5 / 0.999), which :func:`departures` compares with.
+PAPER = {"loss.lambda_vgg": 10.0, "loss.lambda_feat": 10.0, "loss.lambda_l1": 0.0,
+         "train.lr": 2e-4, "train.beta1": 0.5, "train.beta2": 0.999}
+
 #: TrainConfig fields that do not change the computed result, hence not compared on resume.
 OPERATIONAL = (
     "checkpoint_every",
@@ -36,10 +41,13 @@ class TrainConfig:
     """How G and the discriminators are optimised (paper 4.1: Adam, lr 2e-4, betas (0.5, 0.999));
     the ``options`` of params.yaml's ``pretrain`` and ``finetune`` sections.
 
-    epochs: passes over the training windows (the paper trains 40).
+    epochs: passes over the training frames (the paper trains 40).
     decay_epochs: the learning rate falls linearly to 0 over the last ``decay_epochs`` epochs
     (pix2pixHD's schedule; the paper does not state it, half of the epochs is their default).
-    steps_per_epoch: optional cap on the batches of one epoch (0: all windows).
+    steps_per_epoch: optional cap on the batches of one epoch (0: all chunks).
+    sequence_frames, sequence_doubling_epochs, max_sequence_frames: the rollout's sequences
+    (:mod:`h2h.train.rollout`): frames per sequence at first, epochs between doublings (0:
+    never), the longest (0: no limit).
     amp: "bf16" / "fp16" autocast on CUDA ("fp16" with a gradient scaler); ignored on a CPU.
     channels_last: NHWC memory layout on CUDA (faster convolutions on tensor cores).
     checkpoint_every: steps between checkpoints (one is also written at the end and when the
@@ -60,6 +68,9 @@ class TrainConfig:
     beta2: float
     seed: int
     steps_per_epoch: int
+    sequence_frames: int
+    sequence_doubling_epochs: int
+    max_sequence_frames: int
     amp: str
     channels_last: bool
     checkpoint_every: int
@@ -71,11 +82,12 @@ class TrainConfig:
     preview_frames: int
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every"):
+        for name in ("epochs", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every",
+                     "sequence_frames"):
             if getattr(self, name) < 1:
                 raise H2HError(f"training option {name} must be at least 1: {getattr(self, name)}")
         for name in ("steps_per_epoch", "num_workers", "sample_every", "preview_frames", "lr",
-                     "time_budget_s"):
+                     "time_budget_s", "sequence_doubling_epochs", "max_sequence_frames"):
             if getattr(self, name) < 0:
                 raise H2HError(f"training option {name} must not be negative: "
                                f"{getattr(self, name)}")
@@ -84,6 +96,19 @@ class TrainConfig:
                            f"{self.decay_epochs}")
         if self.amp not in AMP_MODES:
             raise H2HError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
+
+
+def departures(model: ModelConfig, loss: LossConfig, train: TrainConfig) -> list[str]:
+    """How a run's objective and optimiser depart from the paper's (:data:`PAPER`), one line
+    each; the terms an ablation removes on purpose are not departures."""
+    removed = {"loss.lambda_vgg": model.ablation.no_vgg,
+               "loss.lambda_l1": model.ablation.no_vgg,
+               "loss.lambda_feat": model.ablation.no_feature_matching}
+    values = {"loss.lambda_vgg": loss.lambda_vgg, "loss.lambda_feat": loss.lambda_feat,
+              "loss.lambda_l1": loss.lambda_l1, "train.lr": train.lr,
+              "train.beta1": train.beta1, "train.beta2": train.beta2}
+    return [f"{key} = {value:g} (the paper: {PAPER[key]:g})" for key, value in values.items()
+            if value != PAPER[key] and not removed.get(key, False)]
 
 
 def run_config(
@@ -98,13 +123,15 @@ def run_config(
     """Everything that defines a training run, as JSON-able data (stored in each checkpoint).
 
     world_size is part of it: the global batch is batch_size x world_size, and the position in
-    an epoch is counted in those batches. inputs: the content digests of what the run reads
-    (:func:`h2h.train.provenance.training_inputs`); init: where its weights start
-    (:func:`h2h.train.provenance.weights_provenance`; None: from scratch).
+    an epoch is counted in those batches. departures: how the objective and the optimiser
+    depart from the paper's (:func:`departures`), recorded with every run. inputs: the content
+    digests of what the run reads (:func:`h2h.train.provenance.training_inputs`); init: where its
+    weights start (:func:`h2h.train.provenance.weights_provenance`; None: from scratch).
     """
     return {
         "model": model_config_to_dict(model),
         "loss": asdict(loss),
+        "departures": departures(model, loss, train),
         "train": asdict(train),
         "data": data,
         "world_size": world_size,

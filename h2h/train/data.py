@@ -1,26 +1,27 @@
-"""Training data: clips of real frames, conditioning images and optical flow, and the windows of
-consecutive frames the rendering network is trained on.
+"""Training data: clips of real frames, conditioning images, eye landmarks and optical flow, and
+the chunks of consecutive frames the rendering network is trained on.
 
 Memory. A :class:`Clip` holds its streams at the model resolution: real, NMFC and eye-sketch frames
 as uint8 (197 MB per 1000 frames per stream at 256x256) and one float16 flow array per temporal
 stride (262 MB per 1000 frames per stride at 256x256): about 1.4 GB per 1000 frames with eyes and
 three strides, a quarter of that at 128x128. One target video fits in memory. A pretraining corpus
 (FaceForensics++: 1000 videos) does not, so the corpus stage decodes each clip once into .npy
-files (:func:`save_clip`) and pretraining memory-maps them (:func:`open_clip`): a window reads
+files (:func:`save_clip`) and pretraining memory-maps them (:func:`open_clip`): a chunk reads
 only its own frames, the OS page cache keeps what fits, and DataLoader workers share the mapping
 instead of copying the data.
 
-Window convention (the same as :func:`h2h.nn.generator.render_sequence`): a window of T frames
-starting at frame s comes with the ``window - 1`` condition frames before s that G's first output needs; at
-the start of a clip, where there are none, the first frame is repeated. G's previously generated
-frames start as zeros at every window, as at the start of a video.
+Chunk convention (the same as :func:`h2h.nn.generator.render_sequence`): a chunk of T frames
+starting at frame s comes with the ``window - 1`` condition frames before s that G's first output
+needs; at the start of a clip, where there are none, the first frame is repeated. Which chunks
+an epoch trains on, and whether G's previous frames continue from the chunk before or start as
+zeros, is the rollout's business (:mod:`h2h.train.rollout`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,17 @@ from h2h.nn.config import ModelConfig
 from h2h.nn.images import channels_first
 from h2h.nn.regions import mouth_centres
 from h2h.nn.temporal import min_sequence_length
+from h2h.preprocess.eyes import eye_points
 from h2h.preprocess.flow import load_flows
 from h2h.preprocess.landmarks import points_array, read_landmarks
+from h2h.train.augment import (
+    NO_AUGMENTATION,
+    Augmentation,
+    frame_rng,
+    jitter,
+    noisy_eye_sketch,
+)
+from h2h.train.rollout import ChunkKey, chunks_per_epoch, usable_starts
 
 #: Strides of the flows the flow stage writes (D_D's temporal scales 1, 2, 4).
 FLOW_STRIDES = (1, 2, 4)
@@ -86,9 +96,12 @@ class Clip:
     mouth: (N, 2) float32 mouth centre (x, y) in pixels of the R x R frames, NaN where invalid.
     valid: (N,) bool, frames with landmarks. flows: stride s -> (N - s, R, R, 2) float16, item t
     the flow (pixels at R) between real frames t and t + s. first_frame: index of row 0 in the
-    source video. digests: the content digest of each stream (:meth:`streams`), recorded when a
-    saved clip was written so that a memory-mapped corpus is not read whole to identify it;
-    computed on first use otherwise.
+    source video. eye_points: (N, 14, 2) float32 :data:`h2h.preprocess.eyes.EYE_POINTS` in
+    pixels of the ``sketch_side`` x ``sketch_side`` frames the eye sketches were drawn at (NaN
+    where invalid), from which training redraws the sketches with noise (None: not loaded).
+    digests: the content digest of each stream (:meth:`streams`), recorded when a saved clip was
+    written so that a memory-mapped corpus is not read whole to identify it; computed on first
+    use otherwise.
     """
 
     name: str
@@ -100,6 +113,8 @@ class Clip:
     mouth: np.ndarray
     valid: np.ndarray
     flows: dict[int, np.ndarray] = field(default_factory=dict)
+    eye_points: np.ndarray | None = None
+    sketch_side: int = 0
     digests: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -111,6 +126,10 @@ class Clip:
                                  f"got {array.dtype} {array.shape}")
         if self.mouth.shape != (n, 2) or self.valid.shape != (n,):
             raise ValueError(f"clip {self.name}: mouth must be ({n}, 2) and valid ({n},)")
+        if self.eye_points is not None and (self.eye_points.shape != (n, 14, 2)
+                                            or self.sketch_side < 1):
+            raise ValueError(f"clip {self.name}: eye_points must be ({n}, 14, 2) with the side "
+                             f"of their frames, got {self.eye_points.shape}, {self.sketch_side}")
         for s, flow in self.flows.items():
             if flow.shape != (max(n - s, 0), r, r, 2):
                 raise ValueError(f"clip {self.name}: flows of stride {s} must be "
@@ -125,11 +144,13 @@ class Clip:
         return self.real.shape[1]
 
     def streams(self) -> dict[str, np.ndarray]:
-        """Every array of the clip by name: real, nmfc, eyes (when loaded), mouth, valid and
-        flow_<stride>."""
+        """Every array of the clip by name: real, nmfc, eyes and eye_points (when loaded), mouth,
+        valid and flow_<stride>."""
         arrays = {"real": self.real, "nmfc": self.nmfc, "mouth": self.mouth, "valid": self.valid}
         if self.eyes is not None:
             arrays["eyes"] = self.eyes
+        if self.eye_points is not None:
+            arrays["eye_points"] = self.eye_points
         arrays.update({f"flow_{s}": f for s, f in sorted(self.flows.items())})
         return arrays
 
@@ -205,6 +226,7 @@ def load_clip(
     scale = resolution / side  # pixel centres: x' = (x + 1/2) s - 1/2
     mouth = ((mouth_centres(points_array(table)) + 0.5) * scale - 0.5).astype(np.float32)
     mouth[~valid] = np.nan
+    table["valid"] = valid
 
     flows = {}
     stored = load_flows(paths.flows) if strides else {}
@@ -216,8 +238,9 @@ def load_clip(
             raise H2HError(f"flows of stride {s} cover {len(stored[s]) + s} frames, the clip "
                            f"needs {stop}", paths.flows)
         flows[s] = resize_flows(stored[s][start:max(start, stop - s)], resolution)
+    points = eye_points(table) if eyes else None
     return Clip(name or paths.crop.name, float(manifest["fps"]), start, real, nmfc, eye_frames,
-                mouth, valid, flows)
+                mouth, valid, flows, points, side if eyes else 0)
 
 
 def save_clip(clip: Clip, directory: str | Path) -> None:
@@ -228,6 +251,8 @@ def save_clip(clip: Clip, directory: str | Path) -> None:
         write_json(tmp / _CLIP_JSON, {"name": clip.name, "fps": clip.fps,
                                       "first_frame": clip.first_frame,
                                       "eyes": clip.eyes is not None,
+                                      "sketch_side": clip.sketch_side if
+                                      clip.eye_points is not None else 0,
                                       "strides": sorted(clip.flows),
                                       "digests": clip.content_digests()})
 
@@ -241,9 +266,11 @@ def open_clip(directory: str | Path) -> Clip:
     def load(key: str) -> np.ndarray:
         return np.load(directory / f"{key}.npy", mmap_mode="r")
 
+    side = meta["sketch_side"]
     return Clip(meta["name"], meta["fps"], meta["first_frame"], load("real"), load("nmfc"),
                 load("eyes") if meta["eyes"] else None, load("mouth"), load("valid"),
-                {int(s): load(f"flow_{s}") for s in meta["strides"]}, meta.get("digests", {}))
+                {int(s): load(f"flow_{s}") for s in meta["strides"]},
+                load("eye_points") if side else None, side, meta.get("digests", {}))
 
 
 def load_clips(
@@ -262,24 +289,25 @@ def load_clips(
 
 
 class WindowDataset(Dataset):
-    """Windows of consecutive training frames over one or many clips, for ``model_config``.
+    """Chunks of consecutive training frames over one or many clips, for ``model_config``, read
+    by :class:`h2h.train.rollout.ChunkKey` (the rollout's sampler decides which).
 
-    Windows are ``min_sequence_length(temporal_scales, temporal_factor)`` frames long, enough
+    Chunks are ``min_sequence_length(temporal_scales, temporal_factor)`` frames long, enough
     for every temporal scale of D_D; the same with the "w/o D_D" ablation, so that ablations
-    train on the same windows and a sequential G still learns to use its previous frames.
-    step: frames between window starts (0: the sequence length, so an
-    epoch renders each frame about once). Windows with a frame without landmarks (including
-    the context frames before the window) are skipped.
+    train on the same chunks. A chunk is usable when its frames and the context frames before
+    it have landmarks (:attr:`usable`, per clip and start frame). ``augment`` jitters the
+    conditions and redraws the eye sketches from noisy landmarks (:mod:`h2h.train.augment`).
 
     Item: dict with "conditions" uint8 (T + window - 1, C, R, R) (context first), "real" uint8
-    (T, 3, R, R), "mouth" float32 (T, 2) and "flows" {stride: float16 (T - stride, 2, R, R)}.
+    (T, 3, R, R), "mouth" float32 (T, 2), "flows" {stride: float16 (T - stride, 2, R, R)} and
+    "fresh" (bool tensor: G's previous frames start as zeros).
     """
 
     def __init__(
         self,
         clips: Sequence[Clip],
         model_config: ModelConfig,
-        step: int = 0,
+        augment: Augmentation = NO_AUGMENTATION,
     ) -> None:
         if not clips:
             raise H2HError("no training clips")
@@ -290,16 +318,11 @@ class WindowDataset(Dataset):
         self.context = cfg.window - 1
         self.eyes = not cfg.ablation.no_eyes
         self.strides = cfg.flow_strides
-        self.step = step or self.length
-        index = []
-        for c, clip in enumerate(self.clips):
+        self.augment = augment
+        for clip in self.clips:
             self._check(clip)
-            invalid = np.concatenate([[0], np.cumsum(~np.asarray(clip.valid, bool))])
-            for start in range(0, clip.n_frames - self.length + 1, self.step):
-                first = max(0, start - self.context)
-                if invalid[start + self.length] == invalid[first]:
-                    index.append((c, start))
-        self.index = np.array(index, np.int64).reshape(-1, 2)
+        self.usable = [usable_starts(clip.valid, self.length, self.context)
+                       for clip in self.clips]
 
     def _check(self, clip: Clip) -> None:
         if clip.resolution != self.resolution:
@@ -308,12 +331,16 @@ class WindowDataset(Dataset):
         if self.eyes and clip.eyes is None:
             raise H2HError(f"clip {clip.name} was loaded without eye sketches, the model "
                            f"needs them")
+        if self.eyes and self.augment.eye_noise and clip.eye_points is None:
+            raise H2HError(f"clip {clip.name} has no eye landmarks, which the eye noise of "
+                           "train.augment needs")
         missing = [s for s in self.strides if s not in clip.flows]
         if missing:
             raise H2HError(f"clip {clip.name} has no flows of stride(s) {missing}")
 
     def __len__(self) -> int:
-        return len(self.index)
+        """Chunks an epoch holds (invalid frames aside)."""
+        return sum(chunks_per_epoch(clip.n_frames, self.length) for clip in self.clips)
 
     def describe(self) -> dict[str, Any]:
         """What the dataset is made of, as plain data (part of the run's identity on resume)."""
@@ -321,9 +348,9 @@ class WindowDataset(Dataset):
             "clips": [{"name": c.name, "first_frame": int(c.first_frame), "frames": c.n_frames}
                       for c in self.clips],
             "resolution": self.resolution,
-            "sequence_length": self.length,
-            "step": self.step,
-            "windows": len(self),
+            "chunk": self.length,
+            "chunks": len(self),
+            "augment": asdict(self.augment),
         }
 
     def condition_frames(self, clip: Clip, index: np.ndarray) -> np.ndarray:
@@ -332,14 +359,33 @@ class WindowDataset(Dataset):
             return clip.nmfc[index]
         return np.concatenate([clip.nmfc[index], clip.eyes[index]], axis=-1)
 
-    def __getitem__(self, i: int) -> dict[str, Any]:
-        c, start = (int(v) for v in self.index[i])
-        clip = self.clips[c]
-        stop = start + self.length
+    def augmented_frames(self, key: ChunkKey, index: np.ndarray) -> np.ndarray:
+        """:meth:`condition_frames` with the augmentation of ``key``'s epoch (each frame's own,
+        the same in every chunk that reads it)."""
+        augment, clip = self.augment, self.clips[key.clip]
+        if not (augment.jitters or (self.eyes and augment.eye_noise)):
+            return self.condition_frames(clip, index)
+        frames = []
+        for f in index:
+            rng = frame_rng(key.seed, key.epoch, key.clip, int(f))
+            streams = [clip.nmfc[f]]
+            if self.eyes:
+                streams.append(noisy_eye_sketch(clip.eye_points[f], clip.sketch_side,
+                                                self.resolution, augment, rng)
+                               if augment.eye_noise else clip.eyes[f])
+            if augment.jitters:
+                streams = [jitter(image, augment, rng) for image in streams]
+            frames.append(np.concatenate(streams, axis=-1))
+        return np.stack(frames)
+
+    def __getitem__(self, key: ChunkKey) -> dict[str, Any]:
+        clip = self.clips[key.clip]
+        start, stop = key.start, key.start + self.length
         frames = np.arange(start - self.context, stop).clip(min=0)
         return {
-            "conditions": channels_first(self.condition_frames(clip, frames)),
+            "conditions": channels_first(self.augmented_frames(key, frames)),
             "real": channels_first(clip.real[start:stop]),
             "mouth": torch.from_numpy(np.array(clip.mouth[start:stop], np.float32)),
             "flows": {s: channels_first(clip.flows[s][start:stop - s]) for s in self.strides},
+            "fresh": torch.tensor(key.fresh),
         }

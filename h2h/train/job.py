@@ -53,7 +53,7 @@ def run_in_process(job: TrainingJob) -> None:
              load_clips(job.videos, model.resolution, max_frames=job.plan.max_frames,
                         eyes=not model.ablation.no_eyes, strides=model.flow_strides))
     tracker = MlflowTracker(job.stage, job.unit, tags=job.tags, root=job.root)
-    dataset = WindowDataset(clips, model)
+    dataset = WindowDataset(clips, model, job.plan.augment)
     result = train(model, dataset, job.work_dir, job.plan.options, job.plan.loss,
                    job.plan.vgg_weights, job.init_from, tracker, job.checkpoint_dir)
     if int(os.environ.get("RANK", "0")) == 0:  # the main process of a data-parallel run
@@ -61,7 +61,7 @@ def run_in_process(job: TrainingJob) -> None:
         summary = {"step": result.step, "total_steps": result.total_steps,
                    "epoch": result.epoch, "completed": result.completed,
                    "resumed_from": result.resumed_from, "mlflow_run_id": result.run_id,
-                   "iterations_per_s": result.iterations_per_s, "windows": len(dataset),
+                   "iterations_per_s": result.iterations_per_s, "chunks": len(dataset),
                    "frames": sum(clip.n_frames for clip in clips), "last_losses": result.last,
                    "inputs_sha256": inputs_digest(identity["inputs"]),
                    "starting_weights": identity["init"]}

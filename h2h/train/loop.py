@@ -1,7 +1,9 @@
 """The training loop of the video rendering network (paper 3.4, 4.1; pretraining, finetuning 4.6).
 
-Each step takes a batch of windows, renders every window frame by frame with G (each output fed
-back as a previous frame, detached: truncated backpropagation through time), computes the GAN
+Each step takes a batch of chunks (:mod:`h2h.train.rollout`: each batch item a lane that works
+through sequences of consecutive chunks), renders every chunk frame by frame with G (each output
+fed back as a previous frame, detached: truncated backpropagation through time; a chunk that
+continues a sequence starts from the last outputs of the lane's previous chunk), computes the GAN
 objective of :mod:`h2h.nn.losses`, and steps G and then the discriminators with Adam. The same
 function runs on a CPU, a GPU (autocast, channels_last, pinned memory, loader workers) and under
 data parallelism (see :mod:`h2h.train.distributed`).
@@ -34,7 +36,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 
 from h2h.core.errors import H2HError
 from h2h.core.tracking import NullTracker, Tracker, flatten
@@ -64,6 +66,7 @@ from h2h.train.config import TrainConfig, differences, resume_key, run_config
 from h2h.train.data import WindowDataset
 from h2h.train.distributed import DistContext, all_mean, any_true, barrier, gather, process_group
 from h2h.train.provenance import inputs_digest, training_inputs, weights_provenance
+from h2h.train.rollout import RolloutSampler, SequenceSchedule
 from h2h.train.visuals import render_clip, sample_grid, write_preview
 
 LOG = logging.getLogger("h2h.train")
@@ -92,22 +95,6 @@ class TrainResult:
     iterations_per_s: float
     wall_s: float
     last: dict[str, float] = field(default_factory=dict)
-
-
-class ResumableSampler(DistributedSampler):
-    """DistributedSampler (a seeded shuffle per epoch, this rank's share) that can start an
-    epoch part-way through, at the position a checkpoint saved."""
-
-    def __init__(self, dataset: WindowDataset, ctx: DistContext, seed: int) -> None:
-        super().__init__(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
-                         seed=seed, drop_last=True)
-        self.skip = 0  # samples of this rank's epoch order already trained on
-
-    def __iter__(self) -> Iterator[int]:
-        return itertools.islice(super().__iter__(), self.skip, None)
-
-    def __len__(self) -> int:
-        return max(0, self.num_samples - self.skip)
 
 
 class LossHistory:
@@ -198,8 +185,8 @@ def _check(dataset: WindowDataset, model: ModelConfig) -> None:
     if (dataset.context, dataset.eyes, dataset.strides) != (
             model.window - 1, not model.ablation.no_eyes, model.flow_strides):
         raise H2HError("the dataset was built for another model configuration")
-    if len(dataset) == 0:
-        raise H2HError("no training window: the clips are shorter than "
+    if not any(usable.any() for usable in dataset.usable):
+        raise H2HError("no training chunk: the clips are shorter than "
                        f"{dataset.length} frames or lack landmarks")
 
 
@@ -226,18 +213,27 @@ class _Training:
             if vgg is not None:
                 vgg.to(memory_format=torch.channels_last)
 
-        self.sampler = ResumableSampler(dataset, ctx, config.seed)
+        lanes = config.batch_size * ctx.world_size
+        batches = len(dataset) // lanes
+        if batches == 0:
+            raise H2HError(f"{len(dataset)} training chunks are too few for a batch of "
+                           f"{config.batch_size} on each of {ctx.world_size} process(es)")
+        self.steps_per_epoch = min(batches, config.steps_per_epoch or batches)
+        sequences = SequenceSchedule(config.sequence_frames, config.sequence_doubling_epochs,
+                                     config.max_sequence_frames)
+        first_lane = ctx.rank * config.batch_size
+        self.sampler = RolloutSampler(dataset.usable, dataset.length, sequences, config.seed,
+                                      range(first_lane, first_lane + config.batch_size), lanes,
+                                      self.steps_per_epoch)
         # The loader draws its workers' base seed from its own generator, seeded per epoch, not
         # from the global one: a run resumed mid-epoch makes one more iterator than the
         # uninterrupted run, and would otherwise leave the global random state one draw ahead.
         self.loader = DataLoader(dataset, batch_size=config.batch_size, sampler=self.sampler,
                                  num_workers=config.num_workers, pin_memory=self.cuda,
-                                 drop_last=True, generator=torch.Generator())
-        batches = len(self.sampler) // config.batch_size
-        if batches == 0:
-            raise H2HError(f"{len(dataset)} training windows are too few for a batch of "
-                           f"{config.batch_size} on each of {ctx.world_size} process(es)")
-        self.steps_per_epoch = min(batches, config.steps_per_epoch or batches)
+                                 generator=torch.Generator())
+        # The last window - 1 outputs of each of this process's lanes, G's previous frames for
+        # the lane's next chunk when that continues the sequence (None: none rendered yet).
+        self.carry: torch.Tensor | None = None
         self.total_steps = config.epochs * self.steps_per_epoch
         schedule = _lr_schedule(self.total_steps, config.decay_epochs * self.steps_per_epoch)
         betas = (config.beta1, config.beta2)
@@ -270,6 +266,7 @@ class _Training:
         summary.update(clips=len(data["clips"]), frames=sum(c["frames"] for c in data["clips"]),
                        inputs_sha256=inputs_digest(cfg["inputs"]))
         return flatten({"model": cfg["model"], "loss": cfg["loss"], "train": cfg["train"],
+                        "departures": "; ".join(cfg["departures"]) or "none",
                         "data": summary, "init": cfg["init"] or "scratch",
                         "world_size": cfg["world_size"], "device": self.ctx.device.type})
 
@@ -302,6 +299,9 @@ class _Training:
             self.scaler.load_state_dict(state["scaler"])
         rngs = state["rng"]
         set_rng_state(rngs[self.ctx.rank] if len(rngs) == self.ctx.world_size else rngs[0])
+        carry = state["carry"][self.ctx.rank] if len(state["carry"]) == self.ctx.world_size \
+            else None
+        self.carry = carry.to(self.ctx.device) if carry is not None else None
         self.step, self.epoch, self.batch_in_epoch = (
             state["step"], state["epoch"], state["batch_in_epoch"])
         if self.ctx.is_main:
@@ -359,11 +359,15 @@ class _Training:
         real = to_model_range(batch["real"].to(device, **blocking))
         mouth = batch["mouth"].to(device, **blocking)
         flows = {int(s): f.to(device, **blocking).to(real.dtype) for s, f in batch["flows"].items()}
+        previous = self._previous(batch["fresh"].to(device))
         with self._autocast():
-            generated = render_sequence(self.generator, conditions, context=context,
+            generated = render_sequence(self.generator, conditions, previous, context=context,
                                         detach_previous=True)
             terms = self.objective(Window(conditions[:, context:], generated, real, mouth,
                                           flows or None))
+        if self.models.generator.sequential:
+            self.carry = generated[:, generated.shape[1] - (self.model_config.window - 1):]
+            self.carry = self.carry.detach().to(real.dtype)
         self.opt_g.zero_grad(set_to_none=True)
         self.scaler.scale(terms.generator["total"]).backward()
         self.scaler.step(self.opt_g)
@@ -382,6 +386,14 @@ class _Training:
         visuals = (batch["conditions"][:, context:], generated.detach(), batch["real"])
         return dict(zip([*names, "l1"], values)), visuals
 
+    def _previous(self, fresh: torch.Tensor) -> torch.Tensor | None:
+        """G's previous frames for this step's chunks: the lanes' carried outputs, zeros where a
+        chunk starts a sequence (None, render_sequence's zeros, when every chunk does)."""
+        if self.carry is None or bool(fresh.all()):
+            return None
+        return torch.where(fresh[:, None, None, None, None], torch.zeros_like(self.carry),
+                           self.carry)
+
     # -- bookkeeping -----------------------------------------------------------------------
     def _position(self) -> tuple[int, int]:
         """(epoch, batch) of the next step, a finished epoch counting as the next one's start."""
@@ -391,6 +403,7 @@ class _Training:
 
     def _checkpoint(self) -> Path:
         rngs = gather(rng_state(), self.ctx)  # collective: every rank takes part
+        carries = gather(None if self.carry is None else self.carry.cpu(), self.ctx)
         if self.ctx.is_main:
             epoch, batch = self._position()
             state = {
@@ -401,6 +414,7 @@ class _Training:
                 "optim_g": self.opt_g.state_dict(), "optim_d": self.opt_d.state_dict(),
                 "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict(),
                 "scaler": self.scaler.state_dict(), "rng": rngs,
+                "carry": carries if all(c is not None for c in carries) else [],
             }
             save_checkpoint(self.checkpoint_dir, state, self.config.keep_checkpoints)
         return checkpoint_path(self.checkpoint_dir, self.step)
@@ -446,9 +460,9 @@ class _Training:
         first_done: float | None = None
         steps_timed, last_tick = 0, time.perf_counter()
         while self.epoch < cfg.epochs and not stop:
-            self.sampler.set_epoch(self.epoch)
+            self.sampler.epoch = self.epoch
             self.loader.generator.manual_seed(cfg.seed + self.epoch)
-            self.sampler.skip = self.batch_in_epoch * cfg.batch_size
+            self.sampler.skip = self.batch_in_epoch
             visuals: tuple[Any, ...] = ()
             for batch in itertools.islice(self.loader, self.steps_per_epoch - self.batch_in_epoch):
                 lrs = {"lr_g": self.opt_g.param_groups[0]["lr"],
@@ -520,7 +534,7 @@ def train(
     tracker: where metrics, images and the final model go (nothing by default); used on rank 0.
     device: default cuda:LOCAL_RANK when CUDA is available, else the CPU.
     Under torchrun or :func:`h2h.train.distributed.launch` every process calls this with the same
-    arguments; each trains on its share of every batch of windows.
+    arguments; each trains its own lanes of every batch of chunks.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,8 @@
 """From params.yaml's ``train`` section and a variant to the objects a training run needs.
 
-``train`` describes the networks and their objective, shared by pretraining and fine-tuning; the
-``pretrain`` and ``finetune`` sections (:mod:`h2h.train.pretrain`, :mod:`h2h.train.finetune`)
-hold how each is optimised. A *variant* (an entry of ``variant_specs``) changes the full model in
+``train`` describes the networks, their objective and the augmentation of their conditioning,
+shared by pretraining and fine-tuning; the ``pretrain`` and ``finetune`` sections
+(:mod:`h2h.train.pretrain`, :mod:`h2h.train.finetune`) hold how each is optimised. A *variant* (an entry of ``variant_specs``) changes the full model in
 the ways the paper studies: ablation switches (Tables 1-3), the number of training frames
 (Fig. 7) and whether training starts from the pretrained networks (Table 4).
 """
@@ -17,32 +17,49 @@ from h2h.core.config import Section, from_mapping
 from h2h.core.errors import H2HError
 from h2h.nn.config import Ablation, ModelConfig
 from h2h.nn.losses import LossConfig
+from h2h.train.augment import Augmentation
 from h2h.train.config import TrainConfig, differences, model_config_to_dict
 
 INIT_CHOICES = ("pretrain", "scratch")
+#: Keys of a profile that set its training, not its networks' sizes.
+_TRAINING_KEYS = ("lambda_l1", "lr_scale")
 ABLATION_SWITCHES = tuple(f.name for f in fields(Ablation))
 
 
 @dataclass(frozen=True)
 class TrainParams(Section):
-    """params.yaml's ``train`` section: the networks (a size profile) and the objective."""
+    """params.yaml's ``train`` section: the networks (a size profile), the objective and the
+    augmentation of the conditioning."""
 
     name: ClassVar[str] = "train"
 
     profile: str  # the entry of ``profiles`` to train
-    profiles: dict[str, dict[str, int]]  # name -> ModelConfig sizes
+    profiles: dict[str, dict[str, float]]  # name -> ModelConfig sizes, lambda_l1, lr_scale
     loss: LossConfig
+    augment: Augmentation
     vgg_weights: str | None  # torchvision vgg19 state dict for the VGG loss
     processes: int  # data-parallel processes (one per GPU)
 
-    def model(self, ablation: Ablation = Ablation()) -> ModelConfig:
-        """The networks of ``profile`` with ``ablation`` applied."""
+    def _profile(self) -> dict[str, float]:
         if self.profile not in self.profiles:
             raise H2HError(f"unknown training profile {self.profile!r}; choose one of "
                            f"{', '.join(self.profiles)}", "params.yaml")
-        sizes = from_mapping(ModelConfig, self.profiles[self.profile],
-                             f"train.profiles.{self.profile}")
-        return replace(sizes, ablation=ablation)
+        return self.profiles[self.profile]
+
+    def model(self, ablation: Ablation = Ablation()) -> ModelConfig:
+        """The networks of ``profile`` with ``ablation`` applied."""
+        sizes = {k: v for k, v in self._profile().items() if k not in _TRAINING_KEYS}
+        return replace(from_mapping(ModelConfig, sizes, f"train.profiles.{self.profile}"),
+                       ablation=ablation)
+
+    def objective(self) -> LossConfig:
+        """``loss`` with the profile's L1 term (the CPU profiles' stand-in for the VGG term)."""
+        return replace(self.loss, lambda_l1=float(self._profile()["lambda_l1"]))
+
+    def optimisation(self, options: TrainConfig) -> TrainConfig:
+        """A stage's ``options`` with the learning rate scaled by the profile's ``lr_scale``
+        (the CPU profiles' few hundred steps take larger ones than the paper's)."""
+        return replace(options, lr=options.lr * float(self._profile()["lr_scale"]))
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,7 @@ class TrainingPlan:
 
     model: ModelConfig
     loss: LossConfig
+    augment: Augmentation
     options: TrainConfig
     init: str  # "pretrain" or "scratch"
     max_frames: int  # 0: every training frame
@@ -106,8 +124,9 @@ def training_plan(train: TrainParams, options: TrainConfig, variant: Variant = V
                        "params.yaml")
     return TrainingPlan(
         model=train.model(ablation),
-        loss=train.loss,
-        options=options,
+        loss=train.objective(),
+        augment=train.augment,
+        options=train.optimisation(options),
         init=init,
         max_frames=variant.max_frames if variant.max_frames is not None else max_frames,
         vgg_weights=train.vgg_weights,

@@ -1,6 +1,7 @@
 """A cheap synthetic clip with the structure of real training data, for benchmarks and tests of the
 training mechanics: a textured disc (the "head") circling over a fixed background, its NMFC-like
-colour code, an eye sketch, the mouth centre and the exact optical flow of the motion."""
+colour code, eye landmarks and their sketch, the mouth centre and the exact optical flow of the
+motion."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from h2h.preprocess.eyes import draw_eyes
 from h2h.train.data import FLOW_STRIDES, Clip
+
+#: An eye's outline (corner, two upper points, corner, two lower points) in units of its width.
+_OUTLINE = np.array([[-0.5, 0], [-0.17, -0.2], [0.17, -0.2], [0.5, 0], [0.17, 0.2], [-0.17, 0.2]])
 
 
 def synthetic_clip(
@@ -36,6 +41,7 @@ def synthetic_clip(
     real = np.empty((n_frames, r, r, 3), np.uint8)
     nmfc = np.zeros_like(real)
     sketch = np.zeros_like(real)
+    points = np.empty((n_frames, 14, 2), np.float32)
     for i, (cx, cy) in enumerate(centres):
         u, v = (xs - cx) / radius, (ys - cy) / radius
         inside = u**2 + v**2 <= 1
@@ -44,10 +50,10 @@ def synthetic_clip(
         real[i] = np.where(inside[..., None], tex, background).astype(np.uint8)
         code = np.stack([(u + 1) / 2, (v + 1) / 2, np.full_like(u, 0.5)], -1) * 255
         nmfc[i][inside] = code[inside].astype(np.uint8)
-        for side in (-1, 1):
-            eye = (int(round(cx + side * radius / 2.5)), int(round(cy - radius / 3)))
-            cv2.circle(sketch[i], eye, max(1, r // 24), (255, 255, 255), 1, cv2.LINE_8)
-            cv2.circle(sketch[i], eye, max(1, r // 64), (255, 0, 0), -1, cv2.LINE_8)
+        pupils = [np.array([cx + side * radius / 2.5, cy - radius / 3]) for side in (-1, 1)]
+        points[i, :12] = np.concatenate([pupil + _OUTLINE * radius / 2 for pupil in pupils])
+        points[i, 12:] = pupils
+        sketch[i] = draw_eyes(points[i], r, r)
 
     flows = {}
     for s in strides:
@@ -60,4 +66,6 @@ def synthetic_clip(
     valid[list(invalid)] = False
     mouth = (centres + [0, radius / 2]).astype(np.float32)
     mouth[~valid] = np.nan
-    return Clip(name, 25.0, 0, real, nmfc, sketch if eyes else None, mouth, valid, flows)
+    points[~valid] = np.nan
+    return Clip(name, 25.0, 0, real, nmfc, sketch if eyes else None, mouth, valid, flows,
+                points if eyes else None, r if eyes else 0)

@@ -17,7 +17,8 @@ from h2h.bench.apd import bench_apd
 from h2h.bench.suite import training_config
 from h2h.cli import main
 from h2h.core.errors import H2HError
-from h2h.evaluation.metrics.pixels import apd
+from h2h.evaluation.metrics.pixels import apd, mapd
+from h2h.evaluation.metrics.temporal import relative_warping_error
 from h2h.media.video import read_video
 from h2h.train.data import ClipPaths, load_clip
 from tests.support.project import CANONICAL_OBJ, ICT_NPZ, ROOT, VIDEOS
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 #: A 32 px profile with two temporal scales (5-frame windows): seconds per training step.
 TEST_PROFILE = {"resolution": 32, "ngf": 8, "n_blocks": 1, "ndf": 8, "num_d": 1,
-                "n_layers_d": 2, "temporal_scales": 2}
+                "n_layers_d": 2, "temporal_scales": 2, "lambda_l1": 100.0, "lr_scale": 5.0}
 
 
 def project_params(**train: object) -> dict:
@@ -77,7 +78,10 @@ def test_bench_training_prints_speed_and_memory_of_a_profile(tmp_path, capsys):
 
 
 def test_the_training_benchmark_builds_vgg_only_for_an_objective_with_it():
-    assert training_config(project_params(), "cpu").ablation.no_vgg
+    # The paper profile without VGG weights computes the "w/o VGG" objective; the cpu profile
+    # keeps its L1 term, which "w/o VGG" would drop.
+    assert training_config(project_params(), "paper").ablation.no_vgg
+    assert not training_config(project_params(), "cpu").ablation.no_vgg
     with_vgg = project_params(loss={"lambda_feat": 10.0, "lambda_vgg": 10.0})
     config = training_config(with_vgg, "paper")
     assert not config.ablation.no_vgg and (config.resolution, config.ngf) == (256, 64)
@@ -104,23 +108,31 @@ def test_bench_apd_trains_renders_the_test_split_and_scores_the_baselines(apd_pr
     lines = capsys.readouterr().out.splitlines()
     # 30 frames split as the crop stage splits: 20 train, 10 test (the project has 48).
     assert "obama, frames 0-19 train, 20-29 test; test profile (32 px)" in lines[0]
-    assert "4 of 4 steps" in lines[1] and "all epochs done" in lines[1]  # 20 / 5-frame windows
+    # 20 frames hold 3 chunks of 5 at any offset: 3 steps.
+    assert "3 of 3 steps" in lines[1] and "all epochs done" in lines[1]
     result = json.loads((work / "results.json").read_text())
-    assert (result["train"], result["test"], result["steps"]) == ([0, 20], [20, 30], 4)
+    scores = result["scores"]
+    assert (scores["train"], scores["test"], result["steps"]) == ([0, 20], [20, 30], 3)
     assert result["iterations_per_s"] > 0 and result["training_s"] > 0
-    for key, line in zip(("model", "nearest", "mean"), lines[3:6]):
-        assert numbers(line) == [round(result["apd"][key], 2)], line
-    nearest = np.array(result["nearest_frames"])
+    assert lines[3].split() == ["APD", "MAPD", "warp"]
+    for key, line in zip(("model", "nearest", "mean"), lines[4:7]):
+        assert numbers(line) == [round(scores[m][key], 2) for m in ("apd", "mapd", "warp_error")]
+    nearest = np.array(scores["nearest_frames"])
     assert len(nearest) == 10 and nearest.max() < 20  # only training frames are candidates
 
     # The baselines' figures, recomputed from the project's frames at 32 px.
-    real = load_clip(ClipPaths.under(apd_project / "data", "obama"), 32, "train",
-                     max_frames=30, strides=()).real
-    train, test = real[:20], real[20:]
-    mean = np.round(train.mean(0)).astype(np.uint8)
-    assert result["apd"]["mean"] == pytest.approx(apd(test, np.repeat(mean[None], 10, 0)).mean)
-    assert result["apd"]["nearest"] == pytest.approx(apd(test, train[nearest]).mean)
-    assert np.isfinite(result["apd"]["model"]) and result["apd"]["model"] > 0
+    paths = ClipPaths.under(apd_project / "data", "obama")
+    clip = load_clip(paths, 32, "train", max_frames=30, strides=(1,))
+    train, test = clip.real[:20], clip.real[20:]
+    mean = np.repeat(np.round(train.mean(0)).astype(np.uint8)[None], 10, 0)
+    face = clip.nmfc[20:].any(-1)
+    for name, video in (("mean", mean), ("nearest", train[nearest])):
+        assert scores["apd"][name] == pytest.approx(apd(test, video).mean)
+        assert scores["mapd"][name] == pytest.approx(mapd(test, video, face).mean)
+        assert scores["warp_error"][name] == pytest.approx(
+            relative_warping_error(test, video, clip.flows[1][20:29]))
+    assert scores["mapd"]["mean"] > scores["apd"]["mean"]  # the face moves, the background not
+    assert np.isfinite(scores["apd"]["model"]) and scores["apd"]["model"] > 0
 
     # 4 test frames x (condition, generated, real, nearest, mean) at 32 px; the whole test split.
     assert cv2.imread(str(work / "comparison.png")).shape == (4 * 32, 5 * 32, 3)

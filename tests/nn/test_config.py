@@ -90,7 +90,7 @@ def test_the_paper_profile_has_the_papers_sizes():
     assert (PAPER.resolution, PAPER.ngf, PAPER.n_blocks, PAPER.ndf) == (256, 64, 9, 64)
     assert (PAPER.num_d, PAPER.n_layers_d) == (2, 3)
     assert (PAPER.temporal_scales, PAPER.temporal_factor) == (3, 2)
-    assert (CPU.resolution, CPU.ngf) == (128, 32) and CPU.n_blocks < PAPER.n_blocks
+    assert (CPU.resolution, CPU.ngf, CPU.ndf) == (128, 16, 16) and CPU.n_blocks < PAPER.n_blocks
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,8 @@ from h2h.nn.vgg import VGG19Features, VGGLoss
 from tests.support.params import loss
 from tests.support.training import TINY
 
-FULL_G = {"adv_image", "adv_mouth", "adv_dynamics", "feat_image", "feat_dynamics", "vgg", "total"}
+FULL_G = {"adv_image", "adv_mouth", "adv_dynamics", "feat_image", "feat_dynamics", "vgg", "l1",
+          "total"}
 FULL_D = {
     "image_real", "image_fake", "mouth_real", "mouth_fake", "dynamics_real", "dynamics_fake",
     "total",
@@ -28,11 +29,13 @@ FULL_D = {
 
 
 def setup(ablation: Ablation = Ablation(), config: ModelConfig = TINY, seed: int = 0):
-    """Models, objective (random VGG) and a window of 5 frames (2 temporal scales) rendered by G."""
+    """Models, objective (random VGG, an L1 term) and a window of 5 frames (2 temporal scales)
+    rendered by G."""
     torch.manual_seed(seed)
     config = dataclasses.replace(config, ablation=ablation)
     models = build_models(config)
-    objective = GANObjective(models, loss(lambda_vgg=10.0), VGGLoss(VGG19Features()))
+    objective = GANObjective(models, loss(lambda_vgg=10.0, lambda_l1=5.0),
+                             VGGLoss(VGG19Features()))
     b, t, s, c = 2, 5, config.resolution, ablation.condition_channels
     conditions = torch.rand(b, t + 2, c, s, s) * 2 - 1
     window = Window(
@@ -83,6 +86,15 @@ def test_reconstruction_terms_vanish_when_generated_equals_real():
     window.generated = window.real
     g = objective(window).generator
     assert g["vgg"].item() == 0 and g["feat_image"].item() == 0 and g["feat_dynamics"].item() == 0
+    assert g["l1"].item() == 0
+
+
+@torch.no_grad()
+def test_the_l1_term_is_its_weight_times_the_mean_absolute_difference():
+    _, objective, window = setup()
+    window.generated = window.real + torch.linspace(-0.3, 0.3, 5)[None, :, None, None, None]
+    expected = 5.0 * (0.3 + 0.15 + 0 + 0.15 + 0.3) / 5
+    assert objective(window).generator["l1"].item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_generator_loss_reaches_every_g_parameter_and_no_d_parameter():
@@ -108,7 +120,7 @@ def test_discriminator_loss_reaches_every_d_parameter_and_no_g_parameter():
     "switch, gone_g, gone_d",
     [
         ("no_feature_matching", {"feat_image", "feat_dynamics"}, set()),
-        ("no_vgg", {"vgg"}, set()),
+        ("no_vgg", {"vgg", "l1"}, set()),  # the L1 term stands in for the VGG term
         ("no_dynamics_d", {"adv_dynamics", "feat_dynamics"}, {"dynamics_real", "dynamics_fake"}),
         ("no_mouth_d", {"adv_mouth"}, {"mouth_real", "mouth_fake"}),
         ("no_sequential_g", set(), set()),

@@ -83,7 +83,9 @@ def read_losses(path: Path) -> list[dict[str, float]]:
 
 
 def train_params(**changes: Any) -> TrainParams:
-    """params.yaml's ``train`` section with TINY as its profile and the loss without VGG."""
+    """params.yaml's ``train`` section with TINY as its profile (the paper's objective and
+    learning rate: no L1 term, lr_scale 1) and the loss without VGG."""
     sizes = {f.name: getattr(TINY, f.name) for f in fields(ModelConfig) if f.name != "ablation"}
-    return replace(TrainParams.from_params(PARAMS), profile="test", profiles={"test": sizes},
+    profile = {**sizes, "lambda_l1": 0.0, "lr_scale": 1.0}
+    return replace(TrainParams.from_params(PARAMS), profile="test", profiles={"test": profile},
                    loss=NO_VGG, **changes)

@@ -20,6 +20,7 @@ from h2h.nn.generator_file import load_generator
 from h2h.nn.images import to_model_range
 from h2h.train.checkpoint import load_checkpoint
 from h2h.train.loop import train
+from h2h.train.rollout import ChunkKey
 from tests.support.training import NO_VGG, QUICK, TINY, read_losses
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -39,7 +40,7 @@ def test_each_precision_trains_and_the_generator_renders_on_the_cpu(tmp_path, da
     assert bool(state["scaler"]) == (amp == "fp16")
     generator, _ = load_generator(result.generator, "cpu")
     with torch.no_grad():
-        frames = render_sequence(generator, to_model_range(dataset[0]["conditions"][None]),
+        frames = render_sequence(generator, to_model_range(dataset[ChunkKey(0, 0, 0, 0, True)]["conditions"][None]),
                                  context=2)
     assert frames.shape == (1, 5, 3, 32, 32) and torch.isfinite(frames).all()
 

@@ -12,8 +12,10 @@ from h2h.media.video import read_video
 from h2h.nn.config import build_models
 from h2h.nn.generator_file import load_generator
 from h2h.nn.regions import mouth_centres
+from h2h.preprocess.eyes import eye_points
 from h2h.preprocess.flow import warp
 from h2h.preprocess.landmarks import points_array
+from h2h.train.augment import Augmentation, frame_rng, noisy_eye_sketch
 from h2h.train.corpus import CLIP_DIR, save_corpus_clip
 from h2h.train.data import WindowDataset, load_clip, load_clips, open_clip
 from h2h.train.loop import train
@@ -46,6 +48,20 @@ def test_clip_holds_the_train_split_resized_with_scaled_mouths_and_flows(stage_o
     assert load_clip(paths, 64, max_frames=20).n_frames == 20
     test = load_clip(paths, 64, split="test", strides=(), eyes=False)
     assert (test.first_frame, test.n_frames, test.eyes, test.flows) == (32, 16, None, {})
+    assert test.eye_points is None
+
+
+def test_eye_landmarks_redraw_the_clips_eye_sketches(stage_outputs):
+    # Eye noise redraws each sketch from the landmarks, as the eyes stage drew it at the crop
+    # size, then shrinks it like the clip's frames: with no noise, the clip's own sketches.
+    paths, _, table = stage_outputs
+    clip = load_clip(paths, 64)
+    assert clip.sketch_side == 256 and clip.eye_points.shape == (32, 14, 2)
+    assert np.array_equal(clip.eye_points, eye_points(table)[:32])
+    no_noise = Augmentation(0, 0, 0, 0)
+    for f in range(0, 32, 7):
+        redrawn = noisy_eye_sketch(clip.eye_points[f], 256, 64, no_noise, frame_rng(0, 0, 0, f))
+        assert np.array_equal(redrawn, clip.eyes[f]), f
 
 
 def test_a_corpus_clip_is_a_memory_mapped_copy_with_every_stream(stage_outputs, tmp_path):
@@ -55,7 +71,8 @@ def test_a_corpus_clip_is_a_memory_mapped_copy_with_every_stream(stage_outputs, 
     reopened = open_clip(tmp_path / CLIP_DIR)
     assert isinstance(reopened.real, np.memmap) and isinstance(reopened.flows[4], np.memmap)
     assert (saved.name, reopened.n_frames, sorted(reopened.flows)) == ("obama", 32, [1, 2, 4])
-    for key in ("real", "nmfc", "eyes", "mouth", "valid"):
+    assert reopened.sketch_side == 256
+    for key in ("real", "nmfc", "eyes", "mouth", "valid", "eye_points"):
         assert np.array_equal(getattr(direct, key), getattr(reopened, key), equal_nan=True), key
     assert all(np.array_equal(direct.flows[s], reopened.flows[s]) for s in (1, 2, 4))
 
@@ -71,9 +88,9 @@ def test_a_short_run_on_real_frames_moves_the_output_towards_them(stage_outputs,
 
     torch.manual_seed(0)  # the seed train() starts from: the networks of step 0
     before = distance(build_models(SMALL).generator)
-    config = options(epochs=5, decay_epochs=0, lr=1e-3, checkpoint_every=10, preview_frames=0)
+    config = options(epochs=6, decay_epochs=0, lr=1e-3, checkpoint_every=10, preview_frames=0)
     result = train(SMALL, dataset, tmp_path, config, loss(lambda_vgg=0))
-    assert result.step == 30 == len(dataset) * 5
+    assert result.step == 30 == len(dataset) * 6
     after = distance(load_generator(result.generator)[0])
     print(f"mean absolute error to the real frames: {before:.1f} at step 0, {after:.1f} after 30")
     assert after < 0.7 * before

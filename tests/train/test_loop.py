@@ -18,9 +18,12 @@ from h2h.nn.generator import Generator, render_sequence
 from h2h.nn.generator_file import load_generator
 from h2h.nn.images import to_model_range
 from h2h.nn.vgg import VGG19Features
+from h2h.train import loop
+from h2h.train.augment import Augmentation
 from h2h.train.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
 from h2h.train.data import WindowDataset
 from h2h.train.loop import train
+from h2h.train.rollout import ChunkKey, RolloutSampler, SequenceSchedule
 from h2h.train.synthetic import synthetic_clip
 from tests.support.params import loss, options
 from tests.support.training import (
@@ -32,63 +35,128 @@ from tests.support.training import (
 )
 
 
-def test_windows_carry_context_skip_invalid_frames_and_slice_flows():
+def test_a_chunk_carries_its_context_frames_and_slices_flows():
     clip = synthetic_clip(40, 32, invalid=[14])
     ds = WindowDataset([clip], TINY)
-    assert (ds.length, ds.context, ds.step) == (5, 2, 5)
-    # Windows start every 5 frames. Frame 14 rules out the window of frames 10..14 and the one of
-    # frames 15..19, whose first output needs the conditions of frames 13 and 14.
-    assert ds.index[:, 1].tolist() == [0, 5, 20, 25, 30, 35]
-    first = ds[0]
+    assert (ds.length, ds.context, len(ds)) == (5, 2, 7)
+    # Chunks with frame 14 in them or in their two context frames are not usable.
+    assert np.flatnonzero(~ds.usable[0]).tolist() == list(range(10, 17))
+    first = ds[ChunkKey(0, 0, 0, 0, True)]
     assert first["conditions"].shape == (7, 6, 32, 32)
-    assert first["conditions"].dtype == torch.uint8
+    assert first["conditions"].dtype == torch.uint8 and bool(first["fresh"])
     # Before frame 0 the first frame is repeated (render_sequence's convention).
     assert torch.equal(first["conditions"][0], first["conditions"][2])
-    later = ds[2]  # frames 20..24, context frames 18, 19
+    later = ds[ChunkKey(0, 0, 0, 20, False)]  # frames 20..24, context frames 18, 19
     nmfc = torch.from_numpy(clip.nmfc[18:25]).permute(0, 3, 1, 2)
     eyes = torch.from_numpy(clip.eyes[18:25]).permute(0, 3, 1, 2)
     assert torch.equal(later["conditions"], torch.cat([nmfc, eyes], 1))
     assert torch.equal(later["real"], torch.from_numpy(clip.real[20:25]).permute(0, 3, 1, 2))
-    assert set(later["flows"]) == {1, 2}
+    assert set(later["flows"]) == {1, 2} and not bool(later["fresh"])
     assert later["flows"][2].shape == (3, 2, 32, 32)
     assert np.array_equal(later["flows"][2].permute(0, 2, 3, 1).numpy(), clip.flows[2][20:23])
     assert torch.equal(later["mouth"], torch.from_numpy(clip.mouth[20:25]))
 
 
-def test_step_option_and_ablated_inputs():
+def test_ablated_inputs():
     clip = synthetic_clip(40, 32, eyes=False)
     no_eyes = dataclasses.replace(TINY, ablation=Ablation(no_eyes=True, no_dynamics_d=True))
-    ds = WindowDataset([clip], no_eyes, step=1)
-    # Without D_D the windows stay as long as the full model's, so G still sees its own frames.
-    assert ds.length == 5 and len(ds) == 36
-    assert ds[0]["conditions"].shape[1] == 3 and ds[0]["flows"] == {}
+    ds = WindowDataset([clip], no_eyes)
+    # Without D_D the chunks stay as long as the full model's, so G still sees its own frames.
+    assert ds.length == 5 and len(ds) == 7
+    item = ds[ChunkKey(0, 0, 0, 0, True)]
+    assert item["conditions"].shape[1] == 3 and item["flows"] == {}
     with pytest.raises(H2HError, match="without eye sketches"):
         WindowDataset([clip], TINY)
     with pytest.raises(H2HError, match="px"):
         WindowDataset([synthetic_clip(20, 64)], TINY)
 
 
+class GeneratorCalls:
+    """Records what G is given and what it renders, call by call (one call per frame)."""
+
+    def __init__(self, generator: torch.nn.Module) -> None:
+        self.previous: list[torch.Tensor | None] = []
+        self.outputs: list[torch.Tensor] = []
+        generator.register_forward_pre_hook(self._before)
+        generator.register_forward_hook(self._after)
+
+    def _before(self, module, args):
+        previous = args[1] if len(args) > 1 else None
+        self.previous.append(None if previous is None else previous.detach().clone())
+
+    def _after(self, module, args, output):
+        self.outputs.append(output.detach().clone())
+
+
+def test_a_chunk_continuing_a_sequence_starts_from_the_last_outputs_of_the_chunk_before(
+        tmp_path, dataset, monkeypatch):
+    calls: list[GeneratorCalls] = []
+    original = loop.build_models
+
+    def recorded(config):
+        models = original(config)
+        calls.append(GeneratorCalls(models.generator))
+        return models
+
+    monkeypatch.setattr(loop, "build_models", recorded)
+    config = dataclasses.replace(QUICK, epochs=1, decay_epochs=0, steps_per_epoch=7,
+                                 sequence_frames=15, sequence_doubling_epochs=0)
+    train(TINY, dataset, tmp_path, config, NO_VGG, device="cpu")
+    chunks = RolloutSampler(dataset.usable, 5, SequenceSchedule(15, 0, 0), config.seed,
+                            range(1), 1, 7).plan(0)[0]
+    rendered = 5  # frames per chunk: G is called once per frame (previews off)
+    g = calls[0]
+    assert len(g.outputs) == 7 * rendered
+    fresh = chunks[:, 2].astype(bool)
+    assert fresh[0] and not fresh.all() and fresh.any()
+    for t in range(7):
+        first = g.previous[t * rendered]
+        if fresh[t]:
+            assert not first.any()  # zeros, as at the start of a video
+        else:
+            assert chunks[t, 1] == chunks[t - 1, 1] + rendered  # the next frames of the clip
+            last = torch.stack(g.outputs[t * rendered - 2:t * rendered], dim=1)
+            assert torch.equal(first, last)
+        # Within a chunk each frame gets the two frames G rendered just before it.
+        second = g.previous[t * rendered + 2]
+        assert torch.equal(second[:, 1], g.outputs[t * rendered + 1])
+
+
 def test_resumed_run_reaches_the_uninterrupted_state_bit_for_bit(tmp_path, dataset):
-    # Bit for bit on the CPU; test_train_cuda.py checks resuming on a GPU, whose kernels are not
+    # Bit for bit on the CPU, with the conditioning augmented and the checkpoint in the middle of
+    # a rollout sequence; test_cuda.py checks resuming on a GPU, whose kernels are not
     # deterministic.
-    full = train(TINY, dataset, tmp_path / "full", QUICK, NO_VGG, device="cpu")
+    augmented = WindowDataset(dataset.clips, TINY, Augmentation(0.01, 0.01, 0.02, 2.0))
+    full = train(TINY, augmented, tmp_path / "full", QUICK, NO_VGG, device="cpu")
     assert full.completed and full.step == full.total_steps == 6
     assert [int(p.stem[5:]) for p in list_checkpoints(tmp_path / "full" / "checkpoints")] == \
         [2, 4, 6]
-    # An interrupted run: only the step-4 checkpoint (epoch 1, batch 1 of 3) survived.
+    # An interrupted run: only the step-4 checkpoint (epoch 1, batch 1 of 3) survived. Its
+    # next chunk continues the sequence of its last one: the carried frames must be restored.
+    state = load_checkpoint(tmp_path / "full" / "checkpoints" / "step-000000004.pt")
+    plan = RolloutSampler(augmented.usable, 5, SequenceSchedule(18, 4, 72), QUICK.seed,
+                          range(1), 1, 3).plan(1)
+    assert plan[0, 1, 2] == 0 and state["carry"][0].shape == (1, 2, 3, 32, 32)
     (tmp_path / "cut" / "checkpoints").mkdir(parents=True)
     shutil.copy(tmp_path / "full" / "checkpoints" / "step-000000004.pt",
                 tmp_path / "cut" / "checkpoints")
-    resumed = train(TINY, dataset, tmp_path / "cut", QUICK, NO_VGG, device="cpu")
+    resumed = train(TINY, augmented, tmp_path / "cut", QUICK, NO_VGG, device="cpu")
     assert resumed.resumed_from == 4 and resumed.step == 6 and resumed.completed
     a = load_checkpoint(full.checkpoint)
     b = load_checkpoint(resumed.checkpoint)
-    for key in ("models", "optim_g", "optim_d", "sched_g", "sched_d", "epoch", "batch_in_epoch"):
+    for key in ("models", "optim_g", "optim_d", "sched_g", "sched_d", "epoch", "batch_in_epoch",
+                "carry"):
         assert_same_state(a[key], b[key], key)
     assert (a["epoch"], a["batch_in_epoch"]) == (2, 0)
     rows_full = full.losses_csv.read_text().splitlines()
     rows_cut = resumed.losses_csv.read_text().splitlines()
     assert rows_cut == [rows_full[0], *rows_full[5:]]  # header, steps 5 and 6: same numbers
+    # Without the carried frames the resumed step would differ: the history matters.
+    state["carry"] = []
+    (tmp_path / "nocarry" / "checkpoints").mkdir(parents=True)
+    torch.save(state, tmp_path / "nocarry" / "checkpoints" / "step-000000004.pt")
+    cold = train(TINY, augmented, tmp_path / "nocarry", QUICK, NO_VGG, device="cpu")
+    assert cold.losses_csv.read_text().splitlines()[1] != rows_full[5]
 
 
 def test_checkpoint_and_generator_load_with_weights_only(tmp_path, dataset):
@@ -98,13 +166,13 @@ def test_checkpoint_and_generator_load_with_weights_only(tmp_path, dataset):
     assert {"models", "optim_g", "optim_d", "sched_g", "sched_d", "scaler", "rng", "step",
             "epoch", "batch_in_epoch", "config", "run_id"} <= set(state)
     assert state["config"]["model"]["ablation"]["no_eyes"] is False
-    assert state["config"]["data"]["windows"] == len(dataset)
+    assert state["config"]["data"]["chunks"] == len(dataset)
     torch.load(result.generator, weights_only=True)
     generator, config = load_generator(result.generator)
     assert config == TINY
     models = build_models(TINY)
     models.load_state_dict(state["models"])
-    x = to_model_range(dataset[0]["conditions"][None])
+    x = to_model_range(dataset[ChunkKey(0, 0, 0, 0, True)]["conditions"][None])
     with torch.no_grad():
         assert torch.equal(render_sequence(generator, x, context=2),
                            render_sequence(models.generator, x, context=2))
@@ -170,7 +238,7 @@ def test_tracker_gets_params_once_every_term_images_previews_and_the_model(tmp_p
     train(TINY, dataset, tmp_path, dataclasses.replace(config, time_budget_s=1e-9), NO_VGG,
           tracker=tracker)
     assert tracker.started == [None] and tracker.status == "KILLED"
-    assert tracker.params[0]["train.lr"] == 2e-4 and tracker.params[0]["data.windows"] == 8
+    assert tracker.params[0]["train.lr"] == 2e-4 and tracker.params[0]["data.chunks"] == 7
     train(TINY, dataset, tmp_path, config, NO_VGG, tracker=tracker)
     assert tracker.started == [None, "run-1"] and len(tracker.params) == 1  # resumed run
     assert tracker.status == "FINISHED"
