@@ -14,7 +14,7 @@ from h2h.cli import main
 from h2h.media.label import add_visible_mark, is_labelled_synthetic
 from h2h.media.video import probe, read_video, write_video
 from h2h.reenact.conditioning import condition
-from h2h.reenact.offline import STEPS
+from h2h.reenact.recovery import STEPS
 from h2h.reenact.target import TargetPaths, condition_target, load_target
 from tests.support.project import CANONICAL_OBJ, ICT_NPZ, ROOT, VIDEOS
 
@@ -151,6 +151,8 @@ def test_bench_reenact_times_every_step_offline_and_live():
     assert set(figures) == {"offline", "live"}
     for run, row in figures.items():
         assert set(STEPS) | {"total"} <= set(row), run
-        assert all(value > 0 for value in row.values()), row
-        assert row["total"] < min(row[step] for step in STEPS)  # the chain is slower than a step
-    assert figures["live"]["median_ms"] <= figures["live"]["p95_ms"]
+        assert all(row[step] > 0 for step in [*STEPS, "total"]), row
+    live = figures["live"]
+    # Every frame of the clip arrived; each was processed or dropped for a newer one.
+    assert live["received"] == 12 and live["processed"] + live["dropped"] == 12
+    assert live["processed"] >= 1 and live["median_ms"] > 0
