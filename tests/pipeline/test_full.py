@@ -13,6 +13,7 @@ import pytest
 import torch
 import yaml
 
+from h2h.core.spool import failed, ingest
 from h2h.face3d.face_model import FaceModel
 from h2h.media.label import is_labelled_synthetic
 from h2h.media.video import probe, read_video
@@ -91,6 +92,8 @@ def test_reenactments_are_labelled_and_evaluated(project):
 
 
 def test_runs_are_comparable_in_mlflow(project):
+    ingest(project)  # the stage runs reach MLflow from the spool, in the background
+    assert failed(project) == []
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     client = mlflow.MlflowClient()
 
