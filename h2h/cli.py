@@ -82,7 +82,8 @@ def _bench_recovery(params: dict[str, Any], args: argparse.Namespace) -> None:
     frames = args.frames or SPEED_FRAMES
     rows = bench_recovery(_videos(params), params, frames)
     print(f"3D recovery, first {frames} frames of each video, on the crops (frames per second; "
-          "chain = Face Mesh + fit + NMFC + eyes per frame, identity pass apart)")
+          "each step alone, and the chain of Face Mesh + fit + NMFC + eyes per frame with the "
+          "steps overlapped; identity pass apart)")
     columns = ("Face Mesh", "fit", "NMFC", "eyes", "chain", "identity pass")
     print(f"{'video':<16}{'crop':<10}{'frames':>7}" + "".join(f"{c:>11}" for c in columns[:-1])
           + f"{columns[-1]:>15}")

@@ -115,7 +115,7 @@ class SpooledTracker:
         for index, (source, artifact_path) in enumerate(self._files):
             stored = partial / "files" / str(index) / source.name  # MLflow keeps the name
             stored.parent.mkdir()
-            _link_or_copy(source, stored)
+            shutil.copy2(source, stored)  # the stage's output may change before ingestion
             self._record["artifacts"].append([f"{index}/{source.name}", artifact_path])
         for index, (key, rgb, step) in enumerate(self._images):
             np.save(partial / "files" / f"image-{index}.npy", rgb)
@@ -127,15 +127,6 @@ class SpooledTracker:
             ingest(self.root)
         else:
             start_writer(self.root)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """A hard link where possible (the stage's output may be replaced later, the link keeps
-    this run's file), else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
 
 
 def start_writer(root: str | Path = ".") -> None:
@@ -185,7 +176,7 @@ def failed(root: str | Path = ".") -> list[Path]:
 
 
 def ingest(root: str | Path = ".", wait: bool = True) -> int:
-    """Ingest every pending record into MLflow; returns how many were ingested. ``wait``:
+    """Ingest every pending record into MLflow; returns how many this call ingested. ``wait``:
     wait for a running writer and then take over (every record is in MLflow on return), else
     return 0 at once when another writer runs. After releasing the lock the spool is looked
     at once more, so a record written while this writer was finishing is not left behind."""
@@ -197,15 +188,14 @@ def ingest(root: str | Path = ".", wait: bool = True) -> int:
                 return done
             clients: dict[str, Any] = {}
             while records := pending(root):
-                for record in records:
-                    _ingest_one(record, clients)
-                    done += 1
+                done += sum(_ingest_one(record, clients) for record in records)
         if not pending(root):
             return done
         wait = False
 
 
-def _ingest_one(record: Path, clients: dict[str, Any]) -> None:
+def _ingest_one(record: Path, clients: dict[str, Any]) -> bool:
+    """Log one record and delete it; a record MLflow refuses goes to ``failed/``."""
     try:
         _log_record(record, clients)
     except Exception:  # noqa: BLE001 (kept aside with its error, the others go on)
@@ -213,13 +203,13 @@ def _ingest_one(record: Path, clients: dict[str, Any]) -> None:
         target.parent.mkdir(exist_ok=True)
         os.replace(record, target)
         (target / "error.txt").write_text(traceback.format_exc())
-        return
+        return False
     shutil.rmtree(record)
+    return True
 
 
 def _log_record(record: Path, clients: dict[str, Any]) -> None:
     from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
 
     data = json.loads((record / RECORD).read_text())
     uri = data["uri"]
@@ -234,17 +224,27 @@ def _log_record(record: Path, clients: dict[str, Any]) -> None:
                                    start_time=data["start_time"], tags=data["tags"],
                                    run_name=data["run_name"]).info.run_id
         started.write_text(run_id)
-        params = [Param(k, v) for k, v in data["params"].items()]
-        for i in range(0, len(params), _BATCH):
-            client.log_batch(run_id, params=params[i:i + _BATCH])
-        metrics = [Metric(k, v, t, step) for k, v, t, step in data["metrics"]]
-        if metrics:
-            client.log_batch(run_id, metrics=metrics)
-        for name, key, step in data["images"]:
-            client.log_image(run_id, np.load(record / "files" / name), key=key, step=step)
-        for name, artifact_path in data["artifacts"]:
-            client.log_artifact(run_id, str(record / "files" / name), artifact_path or None)
-        client.set_terminated(run_id, data["status"], end_time=data["end_time"])
+        try:
+            _log_values(client, run_id, record, data)
+        except Exception:
+            client.delete_run(run_id)  # no half-logged run next to the refused record
+            raise
+
+
+def _log_values(client: Any, run_id: str, record: Path, data: dict[str, Any]) -> None:
+    from mlflow.entities import Metric, Param
+
+    params = [Param(k, v) for k, v in data["params"].items()]
+    for i in range(0, len(params), _BATCH):
+        client.log_batch(run_id, params=params[i:i + _BATCH])
+    metrics = [Metric(k, v, t, step) for k, v, t, step in data["metrics"]]
+    if metrics:
+        client.log_batch(run_id, metrics=metrics)
+    for name, key, step in data["images"]:
+        client.log_image(run_id, np.load(record / "files" / name), key=key, step=step)
+    for name, artifact_path in data["artifacts"]:
+        client.log_artifact(run_id, str(record / "files" / name), artifact_path or None)
+    client.set_terminated(run_id, data["status"], end_time=data["end_time"])
 
 
 if __name__ == "__main__":
