@@ -63,6 +63,7 @@ from h2h.reenact.target import (
 )
 from h2h.train.checkpoint import load_generator
 
+
 @dataclass(frozen=True)
 class TrainedTarget:
     """Everything reenactment needs of one trained target of a project."""
