@@ -116,6 +116,7 @@ class NMFCRenderer:
         )
         self._scene.add(pyrender.Mesh([self._primitive]))
         self._program: int | None = None  # set by the first frame, which pyrender renders
+        self._pixels = np.empty((height, width, 3), np.uint8)  # read-back buffer
         self._flags = pyrender.RenderFlags.FLAT
         # Float32 copies for the per-frame shape: (n, V*3) so a frame is one small matmul.
         self._expression_basis = model.expression_basis.reshape(model.n_expression, -1)
@@ -163,11 +164,10 @@ class NMFCRenderer:
             glUseProgram(0)
             glBindFramebuffer(GL_READ_FRAMEBUFFER, framebuffer)
             glPixelStorei(GL_PACK_ALIGNMENT, 1)
-            pixels = glReadPixels(0, 0, self.width, self.height, GL_RGB, GL_UNSIGNED_BYTE)
+            glReadPixels(0, 0, self.width, self.height, GL_RGB, GL_UNSIGNED_BYTE, self._pixels)
         finally:
             self._release()
-        image = np.frombuffer(pixels, np.uint8).reshape(self.height, self.width, 3)
-        return np.ascontiguousarray(image[::-1])
+        return np.ascontiguousarray(self._pixels[::-1])  # GL's rows run bottom to top
 
     def _render_with_pyrender(self, positions: np.ndarray) -> np.ndarray:
         """The first frame: pyrender uploads the mesh, compiles the flat shader, sets its

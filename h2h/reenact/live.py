@@ -44,6 +44,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from h2h.core.arrivals import Arrival, Backlog, Newest, receive
+from h2h.core.errors import H2HError
 from h2h.core.overlap import StepTimes, overlapped
 from h2h.core.pacing import JustInTime
 from h2h.face3d.facemesh import FaceMeshTracker
@@ -180,7 +181,12 @@ class LiveReenactor:
         return camera, self.fitter.full_expression(fitted)
 
     def prepare(self, frame: np.ndarray) -> LiveFrame:
-        """Everything up to the next frame's NMFC and eye images."""
+        """Everything up to the next frame's NMFC and eye images. Raises :class:`H2HError`
+        for a frame that is not of the stream's size and RGB."""
+        expected = (self.frame_height, self.frame_width, 3)
+        if frame.shape != expected or frame.dtype != np.uint8:
+            raise H2HError(f"a frame of the live input is {frame.dtype} {frame.shape}, not "
+                           f"uint8 {expected} like the stream")
         times = self.times
         with times("crop"):
             box = self._box(frame)
