@@ -1,5 +1,5 @@
 """Throughput of the 3D face stages on one clip: Face Mesh, fit, NMFC render, eye sketches, and
-the per-frame chain of all four overlapped on the cores (:func:`h2h.face3d.chain.recover_frames`).
+the per-frame chain of all four overlapped on the cores (:func:`h2h.reenact.chain.recover_frames`).
 
 Prints nothing and asserts nothing: it returns the figures for a benchmark script or a stage
 to log. The fit's first pass (identity from up to ``identity_frames`` frames) is a fixed cost
@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from h2h.face3d.chain import recover_frames
+from h2h.reenact.chain import recover_frames
 from h2h.face3d.face_model import FaceModel
 from h2h.face3d.facemesh import detect_face_mesh
 from h2h.face3d.fit import FitParams, fit_video

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from h2h.core.overlap import overlapped
 from h2h.face3d.face_model import FaceModel
@@ -94,7 +95,9 @@ def recover_frames(frames: Iterable[np.ndarray], model: FaceModel, params: FitPa
                 return RecoveredFrame(result, nmfc, eyes)
 
             steps: list[Any] = [mesh, fit, render, sketch]
-            yield from overlapped(_chain(first, iter_frames), steps, workers=workers)
+            # One BLAS thread, as the fit stage (threads would change the solves' rounding).
+            with threadpool_limits(1):
+                yield from overlapped(_chain(first, iter_frames), steps, workers=workers)
 
 
 def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
