@@ -13,8 +13,8 @@ from h2h.core.stage import StageRun, run_stage
 from h2h.media.label import synthetic_metadata
 from h2h.media.sheets import contact_sheet, sample_indices, save_png
 from h2h.media.video import iter_frames
+from h2h.nn.generator_file import load_generator
 from h2h.reenact.synthesis import ReenactOutput, ReenactParams, Synthesiser
-from h2h.train.checkpoint import load_generator
 
 from common import stage_arguments
 

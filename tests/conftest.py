@@ -94,8 +94,8 @@ def trained_project(tmp_path_factory, face_model) -> Path:
 
     from h2h.bench.suite import prepare_target
     from h2h.nn.config import build_generator
+    from h2h.nn.generator_file import save_generator
     from h2h.reenact.offline import generator_path
-    from h2h.train.checkpoint import save_generator
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["face_model"].update(ict=str(ICT_NPZ), canonical=str(CANONICAL_OBJ))

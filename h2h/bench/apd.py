@@ -34,9 +34,9 @@ from h2h.core.outputs import MANIFEST, read_manifest, write_json
 from h2h.evaluation.baselines import mean_baseline, nearest_neighbour_baseline
 from h2h.evaluation.metrics.pixels import apd
 from h2h.media.sheets import contact_sheet, save_png
+from h2h.nn.generator_file import load_generator
 from h2h.preprocess.crop import CropParams, split_ranges
 from h2h.reenact.synthesis import Synthesiser, default_device
-from h2h.train.checkpoint import load_generator
 from h2h.train.data import Clip, ClipPaths, load_clip
 from h2h.train.finetune import FinetuneParams
 from h2h.train.job import TrainingJob, run_training

@@ -187,9 +187,9 @@ def bench_reenact(params: Mapping[str, Any], frames: int,
     output) and the frames "received", "processed" and "dropped"."""
     from h2h.core.arrivals import at_rate
     from h2h.nn.config import build_generator
+    from h2h.nn.generator_file import save_generator
     from h2h.reenact.live import reenact_live
     from h2h.reenact.offline import generator_path, load_trained_target, reenact_video
-    from h2h.train.checkpoint import save_generator
     from h2h.train.settings import TrainParams
 
     (target, target_video), source_video = _target_and_source(params)

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 
 from h2h.nn.config import ModelConfig
+from h2h.nn.generator_file import load_generator
 from h2h.nn.losses import LossConfig
 from h2h.nn.temporal import min_sequence_length
 from h2h.nn.vgg import VGG19Features
-from h2h.train.checkpoint import load_generator
 from h2h.train.config import TrainConfig
 from h2h.train.data import WindowDataset
 from h2h.train.loop import train

@@ -182,7 +182,7 @@ def _region_vertices(data: dict[str, np.ndarray], region: str) -> np.ndarray:
     raise H2HError(f"unknown face model region {region!r}; choose one of {', '.join(REGIONS)}")
 
 
-def load_ict(path: str | Path, region: str = "face") -> FaceModel:
+def load_ict(path: str | Path, region: str) -> FaceModel:
     """Load ``ict_facekit_light.npz`` and keep one render region.
 
     ``region``: ``"face"`` (ICT's region_face: face, ears and front of the neck), ``"narrow_face"``

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 from torch import nn
 
@@ -95,6 +96,26 @@ class ModelConfig:
         if self.ablation.no_dynamics_d:
             return []
         return temporal_strides(self.temporal_scales, self.temporal_factor)
+
+
+def model_config_to_dict(config: ModelConfig) -> dict[str, Any]:
+    """A ModelConfig as plain data (the ablation as a nested dict)."""
+    return asdict(config)
+
+
+def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
+    """Inverse of :func:`model_config_to_dict`; unknown keys are an error, missing ones default."""
+    data = dict(data)
+    ablation = dict(data.pop("ablation", {}))
+    _check_keys(ModelConfig, data, "model")
+    _check_keys(Ablation, ablation, "model.ablation")
+    return ModelConfig(**data, ablation=Ablation(**ablation))
+
+
+def _check_keys(cls: type, data: dict[str, Any], what: str) -> None:
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise H2HError(f"unknown {what} options: {', '.join(sorted(unknown))}")
 
 
 class Models(nn.Module):

@@ -23,7 +23,7 @@ def _shrink(frame: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA), scale
 
 
-def dlib_hog_detector(max_side: int = 320, upsample: int = 1) -> Detector:
+def dlib_hog_detector(max_side: int, upsample: int = 1) -> Detector:
     """dlib's frontal-face HOG detector on a frame shrunk to at most ``max_side`` pixels."""
     import dlib
 
@@ -65,7 +65,7 @@ DETECTORS: dict[str, Callable[..., Detector]] = {
 }
 
 
-def make_detector(name: str, max_side: int = 320) -> Detector:
+def make_detector(name: str, max_side: int) -> Detector:
     """The detector called ``name`` (a key of :data:`DETECTORS`)."""
     return DETECTORS[name](max_side=max_side)
 

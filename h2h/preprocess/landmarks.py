@@ -33,7 +33,7 @@ Y_COLUMNS = [f"y{i}" for i in range(N_POINTS)]
 class LandmarkDetector:
     """dlib HOG face detection + the 68-point shape predictor + Eq. 4 pupils, frame by frame."""
 
-    def __init__(self, upsample: int = 0) -> None:
+    def __init__(self, upsample: int) -> None:
         import dlib
 
         self._dlib = dlib

@@ -99,7 +99,7 @@ def _move_head(src: np.ndarray, src_scale: float, src_centre: np.ndarray, tgt_sc
 
 
 def adapt_head_cameras(
-    source: pd.DataFrame, target: pd.DataFrame, smooth_sigma: float = 2.0
+    source: pd.DataFrame, target: pd.DataFrame, smooth_sigma: float
 ) -> np.ndarray:
     """(N, 6) cameras for head reenactment: source rotations; the source's scale times the
     ratio of the two videos' mean scales; the source's translation about its mean, scaled by
@@ -145,7 +145,7 @@ def condition(
     target_identity: np.ndarray,
     source_eyes: np.ndarray,
     target_eyes: np.ndarray,
-    smooth_sigma: float = 2.0,
+    smooth_sigma: float,
 ) -> Conditioning:
     """Conditioning for ``mode`` in :data:`MODES`, one row per ``source`` row.
 
@@ -192,7 +192,7 @@ class OnlineConditioner:
     """
 
     def __init__(self, mode: str, target: pd.DataFrame, target_eyes: np.ndarray,
-                 smooth_sigma: float = 2.0) -> None:
+                 smooth_sigma: float) -> None:
         check_mode(mode, SOURCE_MODES)
         if len(target_eyes) != len(target):
             raise ValueError("eye point arrays must have one row per table row")

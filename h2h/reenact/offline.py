@@ -49,6 +49,7 @@ from h2h.media.label import synthetic_metadata
 from h2h.media.video import iter_frames
 from h2h.nn.config import ModelConfig
 from h2h.nn.generator import Generator
+from h2h.nn.generator_file import load_generator
 from h2h.preprocess.eyes import eye_points
 from h2h.preprocess.landmarks import to_table
 from h2h.reenact.conditioning import SOURCE_MODES, ConditioningParams, check_mode
@@ -61,7 +62,6 @@ from h2h.reenact.target import (
     load_target,
     render_conditioning,
 )
-from h2h.train.checkpoint import load_generator
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ import numpy as np
 import torch
 
 from h2h.nn.generator import RGB, Generator
-from h2h.train.data import channels_first, to_model_range
-from h2h.train.visuals import hwc
+from h2h.nn.images import channels_first, hwc, to_model_range
 
 
 class StreamingGenerator:

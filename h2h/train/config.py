@@ -9,11 +9,11 @@ can be restarted with a new budget, more data-loader workers or another checkpoi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from h2h.core.errors import H2HError
-from h2h.nn.config import Ablation, ModelConfig
+from h2h.nn.config import ModelConfig, model_config_to_dict
 from h2h.nn.losses import LossConfig
 
 #: Mixed precision modes; they apply on CUDA only (CPU runs are always float32).
@@ -84,26 +84,6 @@ class TrainConfig:
                            f"{self.decay_epochs}")
         if self.amp not in AMP_MODES:
             raise H2HError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
-
-
-def model_config_to_dict(config: ModelConfig) -> dict[str, Any]:
-    """A ModelConfig as plain data (the ablation as a nested dict)."""
-    return asdict(config)
-
-
-def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
-    """Inverse of :func:`model_config_to_dict`; unknown keys are an error, missing ones default."""
-    data = dict(data)
-    ablation = dict(data.pop("ablation", {}))
-    _check_keys(ModelConfig, data, "model")
-    _check_keys(Ablation, ablation, "model.ablation")
-    return ModelConfig(**data, ablation=Ablation(**ablation))
-
-
-def _check_keys(cls: type, data: dict[str, Any], what: str) -> None:
-    unknown = set(data) - {f.name for f in fields(cls)}
-    if unknown:
-        raise H2HError(f"unknown {what} options: {', '.join(sorted(unknown))}")
 
 
 def run_config(

@@ -34,6 +34,7 @@ from h2h.core.outputs import atomic_directory, read_manifest, write_json
 from h2h.core.progress import progress
 from h2h.media.video import iter_frames
 from h2h.nn.config import ModelConfig
+from h2h.nn.images import channels_first
 from h2h.nn.regions import mouth_centres
 from h2h.nn.temporal import min_sequence_length
 from h2h.preprocess.flow import load_flows
@@ -242,22 +243,6 @@ def load_clips(
     as the corpus stage does)."""
     return [load_clip(paths, resolution, split, max_frames, eyes, strides, video)
             for video, paths in progress(videos.items(), "clips", len(videos))]
-
-
-def to_model_range(frames: torch.Tensor) -> torch.Tensor:
-    """uint8 images (any shape) -> floats in [-1, 1] (the range of G's tanh output), in torch's
-    default dtype like the networks' weights (float32 unless changed)."""
-    return frames.to(torch.get_default_dtype()) / 127.5 - 1
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """Images in [-1, 1] -> uint8 (values outside the range are clipped)."""
-    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
-def channels_first(frames: np.ndarray) -> torch.Tensor:
-    """(..., H, W, C) array -> (..., C, H, W) tensor (a copy, so memory maps stay read-only)."""
-    return torch.from_numpy(np.ascontiguousarray(np.moveaxis(frames, -1, -3)))
 
 
 class WindowDataset(Dataset):

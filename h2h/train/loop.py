@@ -46,8 +46,10 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from h2h.core.errors import H2HError
 from h2h.core.tracking import NullTracker, Tracker, flatten
-from h2h.nn.config import Ablation, ModelConfig, Models, build_models
+from h2h.nn.config import Ablation, ModelConfig, Models, build_models, model_config_from_dict
 from h2h.nn.generator import render_sequence
+from h2h.nn.generator_file import save_generator
+from h2h.nn.images import to_model_range
 from h2h.nn.losses import GANObjective, LossConfig, Window
 from h2h.nn.vgg import VGG19Features, VGGLoss, load_vgg19_features
 from h2h.train.checkpoint import (
@@ -56,17 +58,10 @@ from h2h.train.checkpoint import (
     load_checkpoint,
     rng_state,
     save_checkpoint,
-    save_generator,
     set_rng_state,
 )
-from h2h.train.config import (
-    TrainConfig,
-    differences,
-    model_config_from_dict,
-    resume_key,
-    run_config,
-)
-from h2h.train.data import WindowDataset, to_model_range
+from h2h.train.config import TrainConfig, differences, resume_key, run_config
+from h2h.train.data import WindowDataset
 from h2h.train.distributed import DistContext, all_mean, any_true, barrier, gather, process_group
 from h2h.train.visuals import render_clip, sample_grid, write_preview
 

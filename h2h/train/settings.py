@@ -9,6 +9,7 @@ the ways the paper studies: ablation switches (Tables 1-3), the number of traini
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
@@ -48,27 +49,22 @@ class TrainParams(Section):
 class Variant:
     """One entry of ``variant_specs``: what it changes of the full model and its training.
 
-    A variant lists only what it changes: an absent switch is off, an absent ``init`` or
-    ``max_frames`` is the ``finetune`` section's.
+    A variant lists only what it changes: an absent ablation switch is off, an absent ``init``
+    or ``max_frames`` is the ``finetune`` section's.
     """
 
-    no_feature_matching: bool = False
-    no_vgg: bool = False
-    no_sequential_g: bool = False
-    no_dynamics_d: bool = False
-    no_mouth_d: bool = False
-    no_eyes: bool = False
+    ablation: Ablation = Ablation()
     init: str | None = None
     max_frames: int | None = None
 
     @classmethod
-    def from_params(cls, params: dict[str, Any], name: str) -> Variant:
-        """The variant ``name`` of ``params["variant_specs"]``."""
-        return from_mapping(cls, params["variant_specs"][name], f"variant_specs.{name}")
-
-    @property
-    def ablation(self) -> Ablation:
-        return Ablation(**{switch: getattr(self, switch) for switch in ABLATION_SWITCHES})
+    def from_params(cls, params: Mapping[str, Any], name: str) -> Variant:
+        """The variant ``name`` of ``params["variant_specs"]`` (switches and settings in one
+        mapping, as params.yaml writes them)."""
+        spec = dict(params["variant_specs"][name])
+        switches = {switch: spec.pop(switch) for switch in ABLATION_SWITCHES if switch in spec}
+        settings = from_mapping(cls, spec, f"variant_specs.{name}")
+        return replace(settings, ablation=Ablation(**switches))
 
 
 @dataclass(frozen=True)

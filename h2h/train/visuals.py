@@ -11,7 +11,7 @@ import torch
 from h2h.media.sheets import contact_sheet
 from h2h.media.video import VideoWriter
 from h2h.nn.generator import Generator, render_sequence
-from h2h.train.data import to_model_range, to_uint8
+from h2h.nn.images import hwc, to_model_range, to_uint8
 
 #: Batch items shown in a sample grid.
 GRID_ROWS = 4
@@ -27,11 +27,7 @@ def condition_image(conditions: np.ndarray) -> np.ndarray:
     return image
 
 
-def hwc(image: torch.Tensor) -> np.ndarray:
-    """(C, H, W) tensor in [-1, 1] or uint8 -> (H, W, C) uint8 array."""
-    if image.dtype != torch.uint8:
-        image = to_uint8(image)
-    return image.permute(1, 2, 0).cpu().numpy()
+
 
 
 def sample_grid(conditions: torch.Tensor, generated: torch.Tensor,

@@ -3,6 +3,7 @@ import pytest
 
 from h2h.core.errors import H2HError
 from h2h.face3d.face_model import FaceModel, load_ict, read_obj_vertices
+from tests.support.params import FACE_MODEL
 from tests.support.project import CANONICAL_OBJ, ICT_NPZ
 
 # Face Mesh indices of the lower lip (outer and inner contour, corners excluded), the upper
@@ -31,7 +32,7 @@ def test_regions_reindex_triangles_and_landmarks(region, n_vertices):
 
 
 def test_colours_are_the_mean_face_normalised_per_axis():
-    model = load_ict(ICT_NPZ)
+    model = load_ict(ICT_NPZ, FACE_MODEL.region)
     np.testing.assert_allclose(model.colours.min(0), 0.0, atol=1e-7)
     np.testing.assert_allclose(model.colours.max(0), 1.0, atol=1e-6)
     lo, hi = model.mean.min(0), model.mean.max(0)
@@ -83,16 +84,16 @@ def test_save_load_round_trip(face_model, tmp_path):
 
 def test_user_errors_name_the_file(tmp_path):
     with pytest.raises(H2HError, match="file not found"):
-        load_ict(tmp_path / "missing.npz")
+        load_ict(tmp_path / "missing.npz", "face")
     with pytest.raises(H2HError, match="unknown face model region"):
         load_ict(ICT_NPZ, "ears")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
     with pytest.raises(H2HError, match="bad.npz"):
-        load_ict(bad)
+        load_ict(bad, "face")
     np.savez(tmp_path / "other.npz", x=np.zeros(3))
     with pytest.raises(H2HError, match="missing"):
-        load_ict(tmp_path / "other.npz")
+        load_ict(tmp_path / "other.npz", "face")
     with pytest.raises(H2HError, match="schema"):
         FaceModel.load(tmp_path / "other.npz")
     assert read_obj_vertices(CANONICAL_OBJ).shape == (468, 3)

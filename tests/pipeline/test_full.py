@@ -17,7 +17,7 @@ from h2h.core.spool import failed, ingest
 from h2h.face3d.face_model import FaceModel
 from h2h.media.label import is_labelled_synthetic
 from h2h.media.video import probe, read_video
-from h2h.train.checkpoint import load_generator
+from h2h.nn.generator_file import load_generator
 from tests.support.project import SMALL, create_project, run, set_params, stages_run
 from tests.support.project import VIDEOS as SAMPLE_VIDEOS
 

@@ -16,6 +16,7 @@ from h2h.preprocess.crop import (
     split_ranges,
 )
 from h2h.preprocess.detect import make_detector
+from tests.support.params import CROP
 from tests.support.project import ROOT
 
 PARAMS = CropParams(**yaml.safe_load((ROOT / "params.yaml").read_text())["crop"])
@@ -30,7 +31,7 @@ def synthetic_track(n, cx, cy, size, every=1):
 
 def test_dlib_finds_a_face_on_nearly_every_sampled_frame_of_obama(sample_videos):
     path = sample_videos / "obama.mov"
-    sampled = detect_sampled(iter_frames(path), make_detector("dlib_hog"), every=5)
+    sampled = detect_sampled(iter_frames(path), make_detector("dlib_hog", CROP.detect_max_side), every=5)
     assert len(sampled) == -(-probe(path).frame_count // 5)
     assert sampled["detected"].mean() >= 0.99
 

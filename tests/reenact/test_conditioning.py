@@ -6,8 +6,10 @@ from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of
 from h2h.face3d.identity import average_identity
 from h2h.face3d.preview import landmarks_68
 from h2h.geometry.camera import project
-from h2h.reenact.conditioning import MODES, OnlineConditioner, condition
-from tests.support.params import TRIM
+from h2h.reenact.conditioning import MODES, ConditioningParams, OnlineConditioner, condition
+from tests.support.params import PARAMS, TRIM
+
+SIGMA = ConditioningParams.from_params(PARAMS).smooth_sigma
 
 
 def _eyes(model, fit):
@@ -32,7 +34,8 @@ def people(face_model, clips):
 
 def test_head_mode_moves_the_source_head_into_the_target_frame(face_model, people):
     target, _, source, identity = people
-    out = condition("head", source, target, identity, _eyes(face_model, source), _eyes(face_model, target))
+    out = condition("head", source, target, identity, _eyes(face_model, source),
+                    _eyes(face_model, target), SIGMA)
     table, eyes = out.table, out.eyes
     assert len(table) == len(source) and eyes.shape == (len(source), 14, 2)
     np.testing.assert_array_equal(table["frame"], source["frame"])
@@ -66,7 +69,7 @@ def test_head_mode_smoothing_calms_the_translation(face_model, people):
 def test_face_mode_uses_the_target_cameras_and_eyes(face_model, people):
     target, _, source, identity = people
     tgt_eyes = _eyes(face_model, target)
-    out = condition("face", source, target, identity, _eyes(face_model, source), tgt_eyes)
+    out = condition("face", source, target, identity, _eyes(face_model, source), tgt_eyes, SIGMA)
     table = out.table
     assert len(table) == len(source)  # longer than the target's 50 frames: cycled
     valid = table["valid"].to_numpy()
@@ -82,7 +85,7 @@ def test_face_mode_uses_the_target_cameras_and_eyes(face_model, people):
 def test_self_mode_replays_the_test_split(face_model, people):
     target, test, _, identity = people
     test_eyes = _eyes(face_model, test)
-    out = condition("self", test, target, identity, test_eyes, _eyes(face_model, target))
+    out = condition("self", test, target, identity, test_eyes, _eyes(face_model, target), SIGMA)
     assert len(out.table) == len(test)
     np.testing.assert_allclose(cameras_of(out.table), cameras_of(test))
     np.testing.assert_allclose(expressions_of(out.table), expressions_of(test))
@@ -95,10 +98,10 @@ def test_bad_mode_and_empty_inputs(face_model, people):
     eyes_s, eyes_t = _eyes(face_model, source), _eyes(face_model, target)
     assert MODES == ("head", "face", "self")
     with pytest.raises(H2HError, match="unknown reenactment mode"):
-        condition("body", source, target, identity, eyes_s, eyes_t)
+        condition("body", source, target, identity, eyes_s, eyes_t, SIGMA)
     lost = target.assign(valid=False)
     with pytest.raises(H2HError, match="target has no valid"):
-        condition("head", source, lost, identity, eyes_s, eyes_t)
+        condition("head", source, lost, identity, eyes_s, eyes_t, SIGMA)
 
 
 def _stream(conditioner, source, eyes):
@@ -117,8 +120,8 @@ def _stream(conditioner, source, eyes):
 def test_online_face_mode_streams_what_condition_computes(face_model, people):
     target, _, source, identity = people
     eyes_s, eyes_t = _eyes(face_model, source), _eyes(face_model, target)
-    offline = condition("face", source, target, identity, eyes_s, eyes_t)
-    cams, eyes = _stream(OnlineConditioner("face", target, eyes_t), source, eyes_s)
+    offline = condition("face", source, target, identity, eyes_s, eyes_t, SIGMA)
+    cams, eyes = _stream(OnlineConditioner("face", target, eyes_t, SIGMA), source, eyes_s)
     valid = source["valid"].to_numpy()
     assert np.isnan(cams[~valid]).all()
     np.testing.assert_allclose(cams[valid], cameras_of(offline.table)[valid])
@@ -150,4 +153,4 @@ def test_online_head_mode_uses_running_means(face_model, people):
 def test_online_conditioner_has_no_self_mode(face_model, people):
     target, _, _, _ = people
     with pytest.raises(H2HError, match="unknown reenactment mode 'self'; choose one of head, face"):
-        OnlineConditioner("self", target, _eyes(face_model, target))
+        OnlineConditioner("self", target, _eyes(face_model, target), SIGMA)

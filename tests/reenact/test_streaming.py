@@ -4,9 +4,8 @@ import torch
 from h2h.media.label import add_visible_mark, is_labelled_synthetic, mark_mask, synthetic_metadata
 from h2h.media.video import write_video
 from h2h.nn.generator import Generator, render_sequence
+from h2h.nn.images import channels_first, hwc, to_model_range
 from h2h.reenact.streaming import StreamingGenerator
-from h2h.train.data import channels_first, to_model_range
-from h2h.train.visuals import hwc
 
 
 def test_streaming_renders_what_render_sequence_renders():

@@ -16,8 +16,9 @@ import pytest
 import torch
 
 from h2h.nn.generator import render_sequence
-from h2h.train.checkpoint import load_checkpoint, load_generator
-from h2h.train.data import to_model_range
+from h2h.nn.generator_file import load_generator
+from h2h.nn.images import to_model_range
+from h2h.train.checkpoint import load_checkpoint
 from h2h.train.loop import train
 from tests.support.training import NO_VGG, QUICK, TINY, read_losses
 

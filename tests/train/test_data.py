@@ -10,10 +10,10 @@ import torch
 
 from h2h.media.video import read_video
 from h2h.nn.config import build_models
+from h2h.nn.generator_file import load_generator
 from h2h.nn.regions import mouth_centres
 from h2h.preprocess.flow import warp
 from h2h.preprocess.landmarks import points_array
-from h2h.train.checkpoint import load_generator
 from h2h.train.corpus import CLIP_DIR, save_corpus_clip
 from h2h.train.data import WindowDataset, load_clip, load_clips, open_clip
 from h2h.train.loop import train

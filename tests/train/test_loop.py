@@ -15,14 +15,11 @@ from h2h.bench.training import benchmark
 from h2h.core.errors import H2HError
 from h2h.nn.config import Ablation, build_models
 from h2h.nn.generator import Generator, render_sequence
+from h2h.nn.generator_file import load_generator
+from h2h.nn.images import to_model_range
 from h2h.nn.vgg import VGG19Features
-from h2h.train.checkpoint import (
-    latest_checkpoint,
-    list_checkpoints,
-    load_checkpoint,
-    load_generator,
-)
-from h2h.train.data import WindowDataset, to_model_range
+from h2h.train.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
+from h2h.train.data import WindowDataset
 from h2h.train.loop import train
 from h2h.train.synthetic import synthetic_clip
 from tests.support.params import loss, options

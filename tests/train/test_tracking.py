@@ -8,7 +8,7 @@ import dataclasses
 import torch
 
 from h2h.core.tracking import MlflowTracker
-from h2h.train.checkpoint import load_generator
+from h2h.nn.generator_file import load_generator
 from h2h.train.data import WindowDataset
 from h2h.train.loop import train
 from h2h.train.synthetic import synthetic_clip
