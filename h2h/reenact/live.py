@@ -218,10 +218,6 @@ class LiveReenactor:
         with self.times("generator"):
             return replace(prepared, result=self.synthesise(prepared.nmfc, prepared.eyes))
 
-    def step(self, frame: np.ndarray) -> LiveFrame:
-        """Process the next frame of the stream."""
-        return self.generate(self.prepare(frame))
-
 
 @dataclass
 class LiveReport:
