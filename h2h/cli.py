@@ -82,7 +82,8 @@ def _bench_recovery(params: dict[str, Any], args: argparse.Namespace) -> None:
     frames = args.frames or SPEED_FRAMES
     rows = bench_recovery(_videos(params), params, frames)
     print(f"3D recovery, first {frames} frames of each video, on the crops (frames per second; "
-          "chain = Face Mesh + fit + NMFC + eyes per frame, identity pass apart)")
+          "each step alone, and the chain of Face Mesh + fit + NMFC + eyes per frame with the "
+          "steps overlapped; identity pass apart)")
     columns = ("Face Mesh", "fit", "NMFC", "eyes", "chain", "identity pass")
     print(f"{'video':<16}{'crop':<10}{'frames':>7}" + "".join(f"{c:>11}" for c in columns[:-1])
           + f"{columns[-1]:>15}")
@@ -114,7 +115,7 @@ def _bench_training(params: dict[str, Any], args: argparse.Namespace) -> None:
 
 def _bench_reenact(params: dict[str, Any], args: argparse.Namespace) -> None:
     from h2h.bench.suite import bench_reenact
-    from h2h.reenact.offline import STEPS
+    from h2h.reenact.recovery import STEPS
 
     frames = args.frames or SPEED_FRAMES
     figures = bench_reenact(params, frames, args.preset)
@@ -122,12 +123,14 @@ def _bench_reenact(params: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"h2h reenact, head mode, first {frames} frames, {args.preset} generator "
           "(frames per second of each step alone, and end to end)")
     print(f"{'run':<9}" + "".join(f"{c:>{max(len(c), 7) + 2}}" for c in columns)
-          + f"{'latency median / p95':>24}")
+          + f"{'latency median / p95':>24}{'dropped':>10}")
     for run, row in figures.items():
         latency = (f"{row['median_ms']:.0f} / {row['p95_ms']:.0f} ms" if "median_ms" in row
                    else "-")
+        dropped = (f"{row['dropped']:.0f}/{row['received']:.0f}" if "dropped" in row else "-")
         print(f"{run:<9}" + "".join(f"{row.get(c, float('nan')):>{max(len(c), 7) + 2}.1f}"
-                                    for c in columns) + f"{latency:>24}")
+                                    for c in columns) + f"{latency:>24}{dropped:>10}")
+    print("live: the frames arrive at the video's frame rate; the newest is always taken")
 
 
 def _bench_apd(args: argparse.Namespace) -> None:
@@ -189,7 +192,7 @@ def reenact(args: argparse.Namespace) -> None:
 
 
 def _step_line(rates: dict[str, float]) -> str:
-    from h2h.reenact.offline import STEPS
+    from h2h.reenact.recovery import STEPS
 
     return " | ".join(f"{step} {rates[step]:.1f}" for step in STEPS if step in rates)
 
@@ -218,11 +221,14 @@ def _reenact_live(trained: TrainedTarget, args: argparse.Namespace, device: str)
                               args.mode, args.out, mark=not args.no_mark,
                               side_by_side=args.side_by_side,
                               identity_frames=args.identity_frames, source_name=args.live,
-                              device=device)
-    print(f"{report.frames} frames ({args.mode} mode, live, {capture.fps:g} fps) -> {args.out}"
+                              device=device, drop=not args.no_drop)
+    print(f"{report.received} frames ({args.mode} mode, live, {capture.fps:g} fps) -> {args.out}"
           + (f" and {args.side_by_side}" if args.side_by_side else ""))
-    print(f"speed: {report.fps:.1f} frames/s achieved; latency per frame: median "
-          f"{report.latency_median_ms:.0f} ms, p95 {report.latency_p95_ms:.0f} ms")
+    policy = ("every frame processed (--no-drop)" if args.no_drop else
+              "the newest frame is always taken, each dropped frame repeats the last output")
+    print(f"processed {report.frames}, dropped {report.dropped} ({policy})")
+    print(f"speed: {report.fps:.1f} frames/s achieved; latency per frame (arrival to output): "
+          f"median {report.latency_median_ms:.0f} ms, p95 {report.latency_p95_ms:.0f} ms")
     print(f"per step (frames/s): {_step_line(report.step_fps())}")
     if report.frames_without_face:
         print(f"{report.frames_without_face} frames had no face (black conditioning)")
@@ -311,6 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     act.add_argument("--max-frames", type=int, default=0, help="use the first N frames only")
     act.add_argument("--identity-frames", type=int, default=25,
                      help="live: frames with a face the source identity is estimated from")
+    act.add_argument("--no-drop", action="store_true",
+                     help="live: process every frame, reading the input only as fast as it is "
+                          "processed (for a video piped in); by default frames that arrive "
+                          "while one is processed are dropped for the newest, to stay current")
     act.add_argument("--device", help="generator device (default: cuda if present, else cpu)")
     act.set_defaults(run=reenact)
     return parser

@@ -8,6 +8,7 @@ import sys
 from threadpoolctl import threadpool_limits
 
 from h2h.core.outputs import read_manifest
+from h2h.core.overlap import overlapped
 from h2h.core.progress import progress
 from h2h.core.stage import StageRun, run_stage
 from h2h.media.label import synthetic_metadata
@@ -36,11 +37,16 @@ def main() -> int:
         frames = zip(iter_frames(f"{args.source_crop}/frames.mkv", start, stop - start),
                      iter_frames(f"{args.conditioning}/nmfc.mkv"),
                      iter_frames(f"{args.conditioning}/eyes.mkv"))
+
+        def generate(item: tuple) -> tuple:
+            return (*item, synthesise(*item[1:]))
+
+        # Decoding, the generator and the encoders overlap (each frame as one after the other).
         with threadpool_limits(1), ReenactOutput(
                 run.out / "video.mp4", fps, metadata, mark, run.out / "side_by_side.mp4",
                 lossless=run.out / "frames.mkv") as output:
-            for index, (source, nmfc, eyes) in enumerate(progress(frames, "reenact", n)):
-                result = synthesise(nmfc, eyes)
+            chain = overlapped(frames, [generate])
+            for index, (source, nmfc, eyes, result) in enumerate(progress(chain, "reenact", n)):
                 output.write(result, source, nmfc, eyes)
                 if index in shown:
                     results.append(result)

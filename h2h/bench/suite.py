@@ -26,10 +26,10 @@ from h2h.core.outputs import write_manifest
 from h2h.face3d.face_model import FaceModel, FaceModelParams, build_face_model
 from h2h.face3d.fit import FitParams
 from h2h.face3d.identity import IdentityParams, average_identity
-from h2h.media.video import iter_frames, probe, read_video
+from h2h.media.video import iter_frames, probe, probe_header, read_video
 from h2h.preprocess.crop import CropParams, crop_video, split_ranges
 from h2h.preprocess.landmarks import LandmarksParams, to_table, track_landmarks
-from h2h.reenact.offline import recover_video
+from h2h.reenact.recovery import recover_video
 
 if TYPE_CHECKING:  # torch models are imported by the benchmarks that need them
     from h2h.nn.config import ModelConfig
@@ -147,21 +147,17 @@ def prepare_target(project: str | Path, name: str, video: str | Path, params: Ma
     (data / "face_model").mkdir(parents=True, exist_ok=True)
     model.save(data / "face_model" / "model.npz")
 
-    info = probe(video)
-    n = min(frames, info.frame_count)
-    crop_params = CropParams.from_params(params)
-    split = split_ranges(n, crop_params.test_fraction)
-    with tempfile.TemporaryDirectory() as tmp:
-        track, table = recover_video(video, info, n, params, model,
-                                     Path(tmp) / "frames.mkv")
-    identity = average_identity(table, IdentityParams.from_params(params).trim,
+    recovery = recover_video(video, params, model, frames)
+    n = recovery.frames
+    split = split_ranges(n, CropParams.from_params(params).test_fraction)
+    identity = average_identity(recovery.fit, IdentityParams.from_params(params).trim,
                                 frames=range(*split["train"]))
 
-    fields = {"frames": n, "fps": info.fps, "size": crop_params.size, "split": split}
+    fields = {"frames": n, "fps": recovery.fps, "size": recovery.size, "split": split}
     for stage, section, write in (
-        ("landmarks", "landmarks", lambda d: to_table(track.series).to_parquet(
+        ("landmarks", "landmarks", lambda d: to_table(recovery.track.series).to_parquet(
             d / "landmarks.parquet")),
-        ("fit", "fit", lambda d: table.to_parquet(d / "fit.parquet")),
+        ("fit", "fit", lambda d: recovery.fit.to_parquet(d / "fit.parquet")),
         ("identity", "identity", lambda d: np.save(d / "identity.npy", identity)),
     ):
         directory = data / stage / name
@@ -187,8 +183,11 @@ def bench_reenact(params: Mapping[str, Any], frames: int,
     the first source video of params.yaml, driving a target made from the first target video
     (:func:`prepare_target`) with a generator of ``train.profiles[profile]`` (random weights:
     speed does not depend on them). Returns, for "offline" and "live", frames per second of each
-    step and "total"; "live" also has the latency's "median_ms" and "p95_ms". The live run reads
-    the video through ffmpeg one frame at a time, as from a stream."""
+    step (its busy time) and "total" (wall time, end to end). The live run gets the video's
+    frames at its frame rate, as from a camera (:func:`h2h.core.arrivals.at_rate`), with the
+    newest-frame policy: "live" also has the latency's "median_ms" and "p95_ms" (arrival to
+    output) and the frames "received", "processed" and "dropped"."""
+    from h2h.core.arrivals import at_rate
     from h2h.nn.config import build_generator
     from h2h.nn.generator_file import save_generator
     from h2h.reenact.live import reenact_live
@@ -204,11 +203,12 @@ def bench_reenact(params: Mapping[str, Any], frames: int,
         trained = load_trained_target(project, target)
         offline = reenact_video(source_video, trained, "head", Path(tmp) / "offline.mp4",
                                 max_frames=frames)
-        info = probe(source_video)
-        live = reenact_live(iter_frames(source_video, count=frames), info.width, info.height,
-                            info.fps, trained, "head", Path(tmp) / "live.mp4")
+        width, height, fps = probe_header(source_video)
+        live = reenact_live(at_rate(iter_frames(source_video, count=frames), fps), width,
+                            height, fps, trained, "head", Path(tmp) / "live.mp4")
     return {
         "offline": offline.step_fps(),
         "live": {**live.step_fps(), "total": live.fps, "median_ms": live.latency_median_ms,
-                 "p95_ms": live.latency_p95_ms},
+                 "p95_ms": live.latency_p95_ms, "received": live.received,
+                 "processed": live.frames, "dropped": live.dropped},
     }

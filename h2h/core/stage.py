@@ -4,7 +4,8 @@ A stage run reads the parameter sections it declares, opens its MLflow run, comp
 temporary output directory, writes the manifest, moves the directory into place, and logs
 parameters, counts, timings and pictures before closing the run (so the run's duration is the
 work's). User errors end the run with one line on stderr and exit status 1, leaving no output
-and a FAILED run.
+and a FAILED run. The run reaches MLflow through the spool (:mod:`h2h.core.spool`), so the stage
+does not wait for MLflow.
 
 The sections a stage declares are exactly what it may read (anything else is a KeyError) and
 what it must read: a declared section the work never reads is reported as a bug, because
@@ -23,7 +24,8 @@ from typing import Any
 from h2h.core.config import load_params
 from h2h.core.errors import H2HError
 from h2h.core.outputs import atomic_directory, write_manifest
-from h2h.core.tracking import MlflowTracker, NullTracker, Tracker
+from h2h.core.spool import SpooledTracker
+from h2h.core.tracking import NullTracker, Tracker
 
 
 class DeclaredParams(Mapping[str, Any]):
@@ -119,7 +121,7 @@ def run_stage(
     and close with the training itself, which continues an interrupted run's MLflow run.
     """
     out = Path(out)
-    tracker: Tracker = (MlflowTracker(stage, unit, tags if tags is not None else {"video": unit})
+    tracker: Tracker = (SpooledTracker(stage, unit, tags if tags is not None else {"video": unit})
                         if track else NullTracker())
     try:
         tracker.start()

@@ -186,10 +186,10 @@ class MlflowTracker:
                                 self.uri)
                     run_id = None
             if run_id is None:
-                experiment_id = _experiment(client, EXPERIMENT_PREFIX + self.stage)
+                experiment = experiment_id(client, EXPERIMENT_PREFIX + self.stage)
                 tags = {"stage": self.stage, "unit": self.unit, **self.tags,
                         **git_state(self.root)}
-                run_id = client.create_run(experiment_id, tags=tags,
+                run_id = client.create_run(experiment, tags=tags,
                                            run_name=self.run_name).info.run_id
         self.run_id = run_id
         return run_id
@@ -238,7 +238,7 @@ class MlflowTracker:
             client.set_terminated(self.run_id, status)
 
 
-def _experiment(client: Any, name: str) -> str:
+def experiment_id(client: Any, name: str) -> str:
     """The id of experiment ``name``, created as a model-training experiment when missing."""
     experiment = client.get_experiment_by_name(name)
     if experiment is None:

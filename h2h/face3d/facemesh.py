@@ -67,14 +67,16 @@ def detect_face_mesh(
     Returns ``points`` (N, 468, 3) float32 as (u, v, w) above, NaN where no face was found, and
     ``found`` (N,) bool.
     """
-    points: list[np.ndarray] = []
-    found: list[bool] = []
-    nan = np.full((N_MEDIAPIPE, 3), np.nan, np.float32)
     with FaceMeshTracker(min_detection_confidence, min_tracking_confidence) as mesh:
-        for frame in progress(frames, desc="face mesh", total=total):
-            result = mesh(frame)
-            points.append(nan if result is None else result)
-            found.append(result is not None)
-    if not points:
+        return stack_points([mesh(frame) for frame in progress(frames, desc="face mesh",
+                                                                total=total)])
+
+
+def stack_points(results: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame :class:`FaceMeshTracker` results (None: no face) as ``points`` (N, 468, 3),
+    NaN where no face was found, and ``found`` (N,)."""
+    if not results:
         return np.zeros((0, N_MEDIAPIPE, 3), np.float32), np.zeros(0, bool)
-    return np.stack(points), np.array(found)
+    nan = np.full((N_MEDIAPIPE, 3), np.nan, np.float32)
+    return (np.stack([nan if result is None else result for result in results]),
+            np.array([result is not None for result in results]))

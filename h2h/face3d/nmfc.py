@@ -26,7 +26,26 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 
 import pyrender  # noqa: E402  (must follow PYOPENGL_PLATFORM)
 import pyrender.renderer  # noqa: E402
-from OpenGL.GL import GL_ARRAY_BUFFER, glBindBuffer, glBufferSubData  # noqa: E402
+from OpenGL.EGL import EGL_NO_CONTEXT, EGL_NO_SURFACE, eglMakeCurrent  # noqa: E402
+from OpenGL.GL import (  # noqa: E402
+    GL_ARRAY_BUFFER,
+    GL_COLOR_BUFFER_BIT,
+    GL_DEPTH_BUFFER_BIT,
+    GL_DRAW_FRAMEBUFFER,
+    GL_PACK_ALIGNMENT,
+    GL_READ_FRAMEBUFFER,
+    GL_RGB,
+    GL_UNSIGNED_BYTE,
+    glBindBuffer,
+    glBindFramebuffer,
+    glBindVertexArray,
+    glBufferSubData,
+    glClear,
+    glDrawArraysInstanced,
+    glPixelStorei,
+    glReadPixels,
+    glUseProgram,
+)
 
 _DEPTH_OFFSET = 1.0e4  # camera distance in pixels; faces span a few hundred
 
@@ -57,12 +76,17 @@ def face_mask(nmfc: np.ndarray) -> np.ndarray:
 class NMFCRenderer:
     """Renders NMFC images of one face model at one image size.
 
-    Use as a context manager (or call :meth:`close`): it holds an EGL context. The mesh is
-    uploaded once; each frame only overwrites its vertex buffer (pyrender itself would rebuild
-    and re-upload the whole mesh, ~10x slower). That reaches into pyrender 0.1.45's primitive
-    (its vertex buffer is the first of ``_buffers``, positions then RGBA colours interleaved),
-    which is why the pin matters; the tests render the same frame through a fresh renderer
-    and through a reused one and require identical images.
+    Use as a context manager (or call :meth:`close`): it holds an EGL context. The first frame
+    goes through pyrender, which compiles the shader, uploads the mesh and makes the
+    framebuffer; every later frame only overwrites the vertex buffer, draws the one mesh with
+    the state pyrender left and reads the colour buffer back. pyrender itself would rebuild and
+    re-upload the whole mesh (~10x slower) and, each frame, walk the scene, set every uniform,
+    resolve the (single-sample) framebuffer into a second one and read back and linearise a
+    depth image nobody uses (together about two thirds of a 256 px frame's time). That reaches
+    into pyrender 0.1.45's primitive (its vertex buffer is the first of ``_buffers``, positions
+    then RGBA colours interleaved), renderer (the framebuffer ``_main_fb_ms``) and program
+    cache, which is why the pin matters; the tests require the images of a reused renderer to
+    equal those of pyrender's own path, pixel for pixel.
     """
 
     def __init__(self, model: FaceModel, height: int, width: int) -> None:
@@ -91,10 +115,19 @@ class NMFCRenderer:
             mode=pyrender.constants.GLTF.TRIANGLES,
         )
         self._scene.add(pyrender.Mesh([self._primitive]))
-        self._uploaded = False
+        self._program: int | None = None  # set by the first frame, which pyrender renders
+        self._pixels = np.empty((height, width, 3), np.uint8)  # read-back buffer
         self._flags = pyrender.RenderFlags.FLAT
         # Float32 copies for the per-frame shape: (n, V*3) so a frame is one small matmul.
         self._expression_basis = model.expression_basis.reshape(model.n_expression, -1)
+        self._release()
+
+    def _release(self) -> None:
+        """Detach the EGL context from this thread, so that another thread may render with it
+        (pyrender leaves it current in the last thread that used it, where EGL refuses to make
+        it current in a second one)."""
+        platform = self._renderer._platform
+        eglMakeCurrent(platform._egl_display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT)
 
     def __enter__(self) -> NMFCRenderer:
         return self
@@ -114,15 +147,43 @@ class NMFCRenderer:
         positions = self._vertex_data[:, :3]
         positions[:] = np.asarray(image_space, np.float32)[self._corners]
         positions[:, 1] *= -1.0
-        if self._uploaded:
-            self._renderer._platform.make_current()
+        if self._program is None:
+            return self._render_with_pyrender(positions)
+        platform = self._renderer._platform
+        platform.make_current()
+        try:
             glBindBuffer(GL_ARRAY_BUFFER, self._primitive._buffers[0])
             glBufferSubData(GL_ARRAY_BUFFER, 0, self._vertex_data.nbytes, self._vertex_data)
-        else:
-            self._primitive.positions = positions.copy()
-        with _single_sample():
-            color, _ = self._renderer.render(self._scene, flags=self._flags)
-        self._uploaded = True
+            framebuffer = self._renderer._renderer._main_fb_ms
+            glBindFramebuffer(GL_DRAW_FRAMEBUFFER, framebuffer)
+            glClear(GL_COLOR_BUFFER_BIT | GL_DEPTH_BUFFER_BIT)
+            glUseProgram(self._program)
+            glBindVertexArray(self._primitive._vaid)
+            glDrawArraysInstanced(self._primitive.mode, 0, len(self._corners), 1)
+            glBindVertexArray(0)
+            glUseProgram(0)
+            glBindFramebuffer(GL_READ_FRAMEBUFFER, framebuffer)
+            glPixelStorei(GL_PACK_ALIGNMENT, 1)
+            glReadPixels(0, 0, self.width, self.height, GL_RGB, GL_UNSIGNED_BYTE, self._pixels)
+        finally:
+            self._release()
+        return np.ascontiguousarray(self._pixels[::-1])  # GL's rows run bottom to top
+
+    def _render_with_pyrender(self, positions: np.ndarray) -> np.ndarray:
+        """The first frame: pyrender uploads the mesh, compiles the flat shader, sets its
+        uniforms and the GL state (depth test, back-face culling, no blending) and makes the
+        framebuffer, all of which later frames reuse."""
+        self._primitive.positions = positions.copy()
+        try:
+            with _single_sample():
+                color, _ = self._renderer.render(self._scene, flags=self._flags)
+            renderer = self._renderer._renderer
+            program = renderer._get_primitive_program(
+                self._primitive, self._flags | pyrender.RenderFlags.OFFSCREEN,
+                pyrender.constants.ProgramFlags.USE_MATERIAL)
+        finally:
+            self._release()
+        self._program = program._program_id
         return np.ascontiguousarray(color[:, :, :3])
 
     def render(self, identity: np.ndarray, expression: np.ndarray, camera: np.ndarray) -> np.ndarray:

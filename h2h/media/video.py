@@ -145,6 +145,15 @@ def probe(path: str | Path) -> VideoInfo:
     return VideoInfo(path, width, height, fps, count_frames(path), codec)
 
 
+def probe_header(path: str | Path) -> tuple[int, int, float]:
+    """Width, height and frame rate of a video from its header alone, without decoding it
+    (:func:`probe` also decodes every frame, for the exact count and to verify the file)."""
+    path = Path(path)
+    _check_readable(path)
+    _, width, height, fps = _parse_header(path)
+    return width, height, fps
+
+
 def iter_frames(
     path: str | Path,
     start: int = 0,

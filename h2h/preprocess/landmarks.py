@@ -63,13 +63,16 @@ class LandmarkDetector:
 
 def detect_landmarks(frames: Iterable[np.ndarray], detector: LandmarkDetector) -> FilledSeries:
     """Landmarks of every frame, unfilled: (N, 70, 2) with NaN where no face was found."""
-    points, found = [], []
-    for frame in frames:
-        result = detector(frame)
-        found.append(result is not None)
-        points.append(result if result is not None else np.full((N_POINTS, 2), np.nan))
-    found_array = np.array(found, bool)
-    return FilledSeries(np.array(points), found_array, np.zeros_like(found_array))
+    return detections([detector(frame) for frame in frames])
+
+
+def detections(results: list[np.ndarray | None]) -> FilledSeries:
+    """Per-frame :class:`LandmarkDetector` results (None: no face) as one unfilled series."""
+    found = np.array([result is not None for result in results], bool)
+    missing = np.full((N_POINTS, 2), np.nan)
+    points = np.array([missing if result is None else result for result in results])
+    return FilledSeries(points.reshape(len(results), N_POINTS, 2), found,
+                        np.zeros_like(found))
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,13 @@ def track_landmarks(frames: Iterable[np.ndarray], params: LandmarksParams,
     total = len(frames) if isinstance(frames, Sized) else None
     detected = detect_landmarks(progress(frames, "landmarks", total),
                                 LandmarkDetector(params.upsample))
+    return finish_track(detected, params, source)
+
+
+def finish_track(detected: FilledSeries, params: LandmarksParams,
+                 source: str | Path) -> LandmarkTrack:
+    """The track of :func:`track_landmarks` from the per-frame detections (as
+    :func:`detect_landmarks` returns them): short gaps filled, coverage checked."""
     series = fill_short_gaps(detected.values, detected.valid, params.max_gap)
     valid_rate = float(series.valid.mean())
     if valid_rate < params.min_valid:

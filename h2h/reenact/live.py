@@ -12,6 +12,20 @@ filling); after that its conditioning is black, as offline.
 
 Cameras and eye points are converted from crop to full-frame pixels before conditioning, so a
 crop box that moves does not move the reenacted head.
+
+The work is split in two steps overlapped on the cores (:func:`h2h.core.overlap.overlapped`):
+everything up to the NMFC and eye images, then the generator; the mark and the encoders run in
+the caller's thread. The first step starts just in time for the generator
+(:class:`h2h.core.pacing.JustInTime`), taking the newest frame that has arrived.
+
+Staying current: a thread reads the input as fast as it arrives and stamps each frame's
+arrival. When frames arrive faster than they are processed, the frames that arrived while the
+previous one was processed are dropped and the newest is taken (:class:`h2h.core.arrivals.Newest`),
+so the output never falls behind; each dropped frame repeats the last output frame in the
+video, so that the video keeps the input's timing. ``drop=False`` (``--no-drop``, for a video
+piped in faster than real time) processes every frame instead and reads the input only as
+fast as it is processed. A frame's latency runs from its arrival to its output frame going to
+the encoder, waiting included.
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -29,6 +43,10 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+from h2h.core.arrivals import Arrival, Backlog, Newest, receive
+from h2h.core.errors import H2HError
+from h2h.core.overlap import StepTimes, overlapped
+from h2h.core.pacing import JustInTime
 from h2h.face3d.facemesh import FaceMeshTracker
 from h2h.face3d.fit import FitParams, FrameFitter, estimate_identity
 from h2h.face3d.nmfc import NMFCRenderer
@@ -37,7 +55,7 @@ from h2h.preprocess.crop import BoxTracker, CropBox, CropParams
 from h2h.preprocess.eyes import EYE_POINTS, draw_eyes
 from h2h.preprocess.landmarks import LandmarkDetector, LandmarksParams
 from h2h.reenact.conditioning import ConditioningParams, OnlineConditioner
-from h2h.reenact.offline import StepTimes, TrainedTarget
+from h2h.reenact.offline import TrainedTarget
 from h2h.reenact.synthesis import ReenactOutput, Synthesiser
 
 T = TypeVar("T")
@@ -69,11 +87,11 @@ def _to_frame(box: CropBox, size: int) -> tuple[float, np.ndarray]:
 class LiveFrame:
     """One processed frame: the generated result and what it was made from."""
 
-    result: np.ndarray  # generator resolution, unmarked
     crop: np.ndarray  # the source crop
     nmfc: np.ndarray  # at the target's crop size
     eyes: np.ndarray
     face: bool  # a fitted face drove this frame
+    result: np.ndarray | None = None  # generator resolution, unmarked (None before the generator)
 
 
 class LiveReenactor:
@@ -108,6 +126,19 @@ class LiveReenactor:
         self._renderer = NMFCRenderer(trained.model, self.target_size, self.target_size)
         self._neutral = self._renderer.neutral_shape(trained.target.identity)
         self._black = np.zeros((self.target_size, self.target_size, 3), np.uint8)
+
+    def prime(self) -> None:
+        """Run each library once on a blank frame (no face: no state changes), so that the
+        first real frame does not pay for graph start-up, shader compilation and the
+        generator's first pass, and frames arriving meanwhile are not dropped for it."""
+        blank = np.zeros((self.size, self.size, 3), np.uint8)
+        self._mesh(blank)
+        self.landmarks(blank)
+        centre = self.target_size / 2
+        self._renderer.render_expression(self._neutral, np.zeros(self.fitter.n_exp_model),
+                                         np.array([0.0, 0.0, 0.0, centre, centre, 1.0]))
+        self.synthesise(self._black, self._black)
+        self.synthesise.stream.reset()
 
     def close(self) -> None:
         self._mesh.close()
@@ -149,8 +180,13 @@ class LiveReenactor:
         camera[5] *= scale
         return camera, self.fitter.full_expression(fitted)
 
-    def step(self, frame: np.ndarray) -> LiveFrame:
-        """Process the next frame of the stream."""
+    def prepare(self, frame: np.ndarray) -> LiveFrame:
+        """Everything up to the next frame's NMFC and eye images. Raises :class:`H2HError`
+        for a frame that is not of the stream's size and RGB."""
+        expected = (self.frame_height, self.frame_width, 3)
+        if frame.shape != expected or frame.dtype != np.uint8:
+            raise H2HError(f"a frame of the live input is {frame.dtype} {frame.shape}, not "
+                           f"uint8 {expected} like the stream")
         times = self.times
         with times("crop"):
             box = self._box(frame)
@@ -175,20 +211,25 @@ class LiveReenactor:
                     face = True
             else:
                 self.conditioner.step(np.full(6, np.nan), np.full((14, 2), np.nan))
-        with times("generator"):
-            result = self.synthesise(nmfc, sketch)
-        return LiveFrame(result, crop, nmfc, sketch, face)
+        return LiveFrame(crop, nmfc, sketch, face)
+
+    def generate(self, prepared: LiveFrame) -> LiveFrame:
+        """The generator's frame for a :meth:`prepare` result."""
+        with self.times("generator"):
+            return replace(prepared, result=self.synthesise(prepared.nmfc, prepared.eyes))
 
 
 @dataclass
 class LiveReport:
     """Speed of a live run: frames per second end to end and the latency of each frame."""
 
-    frames: int
+    frames: int  # frames processed
     seconds: float  # from the first frame's arrival to the last frame written
     latencies: list[float] = field(default_factory=list)  # s, arrival -> written, per frame
     step_seconds: dict[str, float] = field(default_factory=dict)
     frames_without_face: int = 0
+    received: int = 0  # frames that arrived (processed + dropped)
+    dropped: int = 0  # frames skipped to stay current
 
     @property
     def fps(self) -> float:
@@ -210,34 +251,75 @@ class LiveReport:
 def reenact_live(frames: Iterable[np.ndarray], width: int, height: int, fps: float,
                  trained: TrainedTarget, mode: str, out: str | Path, mark: bool = True,
                  side_by_side: str | Path | None = None, identity_frames: int = 25,
-                 source_name: str = "live input",
-                 device: str | torch.device = "cpu") -> LiveReport:
+                 source_name: str = "live input", device: str | torch.device = "cpu",
+                 drop: bool = True, workers: bool = True) -> LiveReport:
     """Reenact ``trained`` live from ``frames`` (an iterable that yields each frame as it
-    arrives, e.g. :class:`h2h.media.capture.LiveCapture`) and write ``out`` at ``fps``; returns the
-    speed report once the frames end. The latency of a frame runs from the moment the iterable
-    hands it over to the moment it is passed to the encoder."""
+    arrives, e.g. :class:`h2h.media.capture.LiveCapture`) and write ``out`` at ``fps``; returns
+    the speed report once the frames end (see the module docstring for ``drop``; ``workers=False``
+    runs both steps in this thread). A failure (e.g. a frame of another size) raises, stops
+    every thread and leaves no video."""
     metadata = synthetic_metadata(trained.target.name, source_name, mode)
+    inbox = Newest() if drop else Backlog()
+    pacer = JustInTime()
     latencies: list[float] = []
     without_face = 0
     first_arrival = last_written = 0.0
-    # One thread per library (see the docstring of h2h.reenact.offline).
-    with threadpool_limits(1), \
-            LiveReenactor(trained, mode, width, height, identity_frames, device) as reenactor, \
-            ReenactOutput(out, fps, metadata, mark, side_by_side) as output:
-        for frame in frames:
-            arrived = time.perf_counter()
-            first_arrival = first_arrival or arrived
-            processed = reenactor.step(frame)
+    reader = None
+    try:
+        # One thread per library in the first step (see the docstring of h2h.reenact.offline).
+        with threadpool_limits(1), \
+                LiveReenactor(trained, mode, width, height, identity_frames, device) as reenactor, \
+                ReenactOutput(out, fps, metadata, mark, side_by_side) as output:
+            reenactor.prime()
+            reader = receive(frames, inbox)
+
+            def prepared() -> Iterator[tuple[Arrival, LiveFrame]]:
+                arrivals = iter(inbox)
+                while True:
+                    pacer.wait()
+                    arrival = next(arrivals, None)
+                    if arrival is None:
+                        return
+                    started = time.perf_counter()
+                    item = reenactor.prepare(arrival.frame)
+                    pacer.first_done(time.perf_counter() - started)
+                    yield arrival, item
+
+            def generate(pair: tuple[Arrival, LiveFrame]) -> tuple[Arrival, LiveFrame]:
+                pacer.second_started()
+                started = time.perf_counter()
+                result = reenactor.generate(pair[1])
+                pacer.second_done(time.perf_counter() - started)
+                return pair[0], result
+
+            last: tuple[int, LiveFrame] | None = None
+            for arrival, done in overlapped(prepared(), [generate], depth=1, workers=workers):
+                first_arrival = first_arrival or arrival.arrived
+                with reenactor.times("encode"):
+                    if last is not None:  # dropped frames show the last output frame
+                        for _ in range(arrival.index - last[0] - 1):
+                            _write(output, last[1])
+                    _write(output, done)
+                last_written = time.perf_counter()
+                latencies.append(last_written - arrival.arrived)
+                without_face += not done.face
+                last = arrival.index, done
+            if reader.error is not None:
+                raise reader.error
             with reenactor.times("encode"):
-                output.write(processed.result, processed.crop, processed.nmfc, processed.eyes)
-            last_written = time.perf_counter()
-            latencies.append(last_written - arrived)
-            without_face += not processed.face
-        with reenactor.times("encode"):
-            output.close()
-        step_seconds = dict(reenactor.times.seconds)
+                output.close()
+            step_seconds = dict(reenactor.times.seconds)
+    finally:
+        inbox.close()
+        if reader is not None:  # a live input may block it until the caller closes the input
+            reader.join(timeout=1.0)
     return LiveReport(len(latencies), last_written - first_arrival, latencies, step_seconds,
-                      without_face)
+                      without_face, inbox.received, inbox.dropped)
+
+
+def _write(output: ReenactOutput, frame: LiveFrame) -> None:
+    assert frame.result is not None
+    output.write(frame.result, frame.crop, frame.nmfc, frame.eyes)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from h2h.core.config import Section
+from h2h.core.threads import FasterThreads
 from h2h.media.label import add_visible_mark
 from h2h.media.video import VideoWriter
 from h2h.nn.config import ModelConfig
@@ -54,19 +55,28 @@ def resize_to(image: np.ndarray, resolution: int) -> np.ndarray:
 class Synthesiser:
     """The generator's side of reenactment, one frame at a time: the NMFC and eye images at the
     generator's resolution, stacked on channels as in training (NMFC alone for a generator
-    trained without eyes), in, the generated frame out."""
+    trained without eyes), in, the generated frame out.
+
+    On the CPU the generator runs with the torch thread count measured faster at the time
+    (:class:`h2h.core.threads.FasterThreads`), set in the calling thread, so a caller may run
+    it in a worker thread; its frames do not depend on the count.
+    """
 
     def __init__(self, generator: Generator, config: ModelConfig,
                  device: str | torch.device = "cpu") -> None:
         self.stream = StreamingGenerator(generator, device)
         self.resolution = config.resolution
         self.eyes = not config.ablation.no_eyes
+        self.threads = (FasterThreads(torch.set_num_threads)
+                        if self.stream.device.type == "cpu" else None)
 
     def __call__(self, nmfc: np.ndarray, eyes: np.ndarray) -> np.ndarray:
         condition = resize_to(nmfc, self.resolution)
         if self.eyes:
             condition = np.concatenate([condition, resize_to(eyes, self.resolution)], axis=-1)
-        return self.stream.step(condition)
+        if self.threads is None:
+            return self.stream.step(condition)
+        return self.threads(lambda: self.stream.step(condition))
 
 
 class ReenactOutput:

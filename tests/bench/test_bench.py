@@ -57,7 +57,6 @@ def test_bench_recovery_prints_the_speed_of_each_step(tmp_path, capsys):
     assert row.split()[1:3] == ["256x256", "20"]
     *rates, identity_pass = numbers(row)
     assert len(rates) == 5 and all(rate > 0 for rate in rates)
-    assert rates[4] < min(rates[:4])  # the chain is slower than each of its steps
     assert identity_pass >= 0 and row.endswith(" s")
 
 

@@ -7,6 +7,7 @@ import mlflow
 import pytest
 import yaml
 
+from h2h.core.spool import failed, ingest, pending
 from tests.support.project import SMALL, TWO_VIDEOS, run, set_params, stages_run
 
 pytestmark = pytest.mark.slow
@@ -44,6 +45,8 @@ def test_dvc_repro_caches_per_video_and_per_parameter(make_project):
 def test_every_stage_run_is_recorded_in_mlflow(make_project):
     project = make_project({"dpe_man": ("dpe_man.mp4", "source")}, **SMALL)
     run(PREPROCESSING, project)
+    ingest(project)  # the runs reach MLflow from the spool, in the background
+    assert failed(project) == [] and pending(project) == []
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     client = mlflow.MlflowClient()
     for stage, picture in (("ingest", None), ("crop", "preview.png"),
