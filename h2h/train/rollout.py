@@ -74,8 +74,17 @@ def usable_starts(valid: np.ndarray, chunk: int, context: int) -> np.ndarray:
 
 
 def chunks_per_epoch(n_frames: int, chunk: int) -> int:
-    """Chunks of a clip of ``n_frames`` whatever the epoch's offset (0..chunk-1)."""
-    return max(n_frames - chunk + 1, 0) // chunk
+    """Chunks of a clip of ``n_frames`` whatever the epoch's offset (:func:`offsets`); a clip
+    shorter than two chunks but holding one has that one."""
+    if n_frames < chunk:
+        return 0
+    return max((n_frames - chunk + 1) // chunk, 1)
+
+
+def offsets(n_frames: int, chunk: int) -> int:
+    """How many offsets of the chunk grid keep :func:`chunks_per_epoch` chunks inside the clip:
+    ``chunk`` (0..chunk-1), or fewer for a clip shorter than two chunks."""
+    return min(chunk, n_frames - chunks_per_epoch(n_frames, chunk) * chunk + 1)
 
 
 def _sequences(usable: np.ndarray, chunk: int, per_sequence: int,
@@ -83,9 +92,10 @@ def _sequences(usable: np.ndarray, chunk: int, per_sequence: int,
     """One clip's sequences of an epoch: chunk starts on a grid shifted by a random offset,
     unusable chunks dropped, runs of consecutive chunks cut every ``per_sequence`` chunks from a
     random phase."""
-    offset = int(rng.integers(chunk))
+    n_frames = len(usable) + chunk - 1
+    offset = int(rng.integers(offsets(n_frames, chunk)))
     phase = int(rng.integers(per_sequence))
-    count = chunks_per_epoch(len(usable) + chunk - 1, chunk)
+    count = chunks_per_epoch(n_frames, chunk)
     sequences: list[list[int]] = []
     previous = -2
     for j in range(count):

@@ -10,6 +10,7 @@ from h2h.core.errors import H2HError
 from h2h.train.rollout import (
     RolloutSampler,
     SequenceSchedule,
+    chunks_per_epoch,
     epoch_plan,
     usable_starts,
     zero_history_share,
@@ -44,6 +45,13 @@ def test_chunk_offsets_move_from_epoch_to_epoch_and_repeat_under_the_seed():
     # Each epoch renders a frame at most once, every step a usable chunk.
     starts = np.sort(plan(valid, 4, epoch=7)[0, :, 1])
     assert (np.diff(starts) >= CHUNK).all() and len(starts) == 39 == (200 - 4) // CHUNK
+
+
+def test_a_clip_shorter_than_two_chunks_has_one_chunk_at_offsets_that_fit():
+    valid = np.ones(8, bool)  # chunks of 5 fit at 0..3, two never
+    assert chunks_per_epoch(8, CHUNK) == 1 and chunks_per_epoch(4, CHUNK) == 0
+    starts = {int(plan(valid, seed=1, epoch=e, steps=1)[0, 0, 1]) for e in range(40)}
+    assert starts == {0, 1, 2, 3}
 
 
 def test_sequences_are_consecutive_chunks_of_the_schedules_length():
