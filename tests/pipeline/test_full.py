@@ -41,7 +41,7 @@ def project(tmp_path_factory):
                    | {f"{stage}@{name}" for stage in ("conditioning", "reenact", "evaluate")
                       for name in REENACTMENTS}
                    | {"face_model", "corpus@dpe_man2", "pretrain", "finetune@obama-full",
-                      "finetune@obama-no_eyes", "report"})
+                      "finetune@obama-no_eyes", "reference@obama", "report"})
     return project
 
 
@@ -80,6 +80,10 @@ def test_reenactments_are_labelled_and_evaluated(project):
         assert probe(data / "reenact" / name / "side_by_side.mp4").width == 4 * 64
         metrics = json.loads((data / "evaluate" / name / "metrics.json").read_text())
         assert {"aed", "ard_deg", "dai", "aeld_px", "fid_dlib", "mmd2_dlib"} <= set(metrics)
+        # Every frame of the generated video counts in FID / MMD^2, against the real side's
+        # 8 test frames (self) or 16 training frames.
+        assert metrics["fid_dlib_frames"] == frames
+        assert metrics["fid_dlib_real_frames"] == (8 if "self" in name else 16)
         if "self" in name:
             assert 0 < metrics["apd"] < 255 and 0 < metrics["mapd"] < 255
     shown = run(["dvc", "metrics", "show", "--json"], project).stdout
