@@ -65,11 +65,16 @@ def bench_evaluate(project: str | Path, repeats: int = 3,
     fit, settings = FitParams.from_params(params), ReferenceParams.from_params(params)
     preset = params["flow"]["preset"]
     resolution = params["train"]["profiles"][params["train"]["profile"]]["resolution"]
+    generated = {target: [name for name, spec in params["reenactments"].items()
+                          if spec["target"] == target
+                          and (data / "reenact" / name / MANIFEST).is_file()]
+                 for target in params["targets"]}
+    if not any(generated.values()):
+        raise H2HError("no generated videos to evaluate: run `dvc repro reenact` first",
+                       data / "reenact")
     model = FaceModel.load(data / "face_model" / "model.npz")
     timings = []
-    for target in params["targets"]:
-        names = [name for name, spec in params["reenactments"].items()
-                 if spec["target"] == target and (data / "reenact" / name / MANIFEST).is_file()]
+    for target, names in generated.items():
         if not names:
             continue
         with tempfile.TemporaryDirectory() as tmp:
@@ -90,7 +95,4 @@ def bench_evaluate(project: str | Path, repeats: int = 3,
                 seconds, runs, result = _timed(
                     lambda inputs=inputs: evaluate_reenactment(inputs, workers), repeats)
                 timings.append(Timing(f"evaluate {name}", result.frames, seconds, runs, workers))
-    if not timings:
-        raise H2HError("no generated videos to evaluate: run `dvc repro reenact` first",
-                       project / "data" / "reenact")
     return timings

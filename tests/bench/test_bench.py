@@ -145,9 +145,8 @@ def test_bench_evaluate_times_the_reference_and_each_evaluation(tmp_path, capsys
                                              "mode": "self", "variant": "full"}}
     project.mkdir()
     (project / "params.yaml").write_text(yaml.safe_dump(params))
-    with pytest.raises(H2HError, match="dvc repro reenact"):
-        main(["bench", "evaluate", "--project", str(project), "--repeats", "1"])
-    capsys.readouterr()
+    assert main(["bench", "evaluate", "--project", str(project), "--repeats", "1"]) == 1
+    assert "no generated videos to evaluate" in capsys.readouterr().err
     frames = obama(0, 12)
     lay_out(project / "data", face_model, frames, {"train": [0, 4], "test": [4, 12]},
             fake=frames[4:] // 2)
@@ -158,6 +157,6 @@ def test_bench_evaluate_times_the_reference_and_each_evaluation(tmp_path, capsys
     [evaluation] = [line for line in lines if line.startswith("evaluate obama_self")]
     assert reference.split()[2] == "12" and evaluation.split()[2] == "8"
     seconds, fps = numbers(evaluation)[:2]
-    assert fps == pytest.approx(8 / seconds, rel=0.01)
+    assert fps == pytest.approx(8 / seconds, rel=0.01, abs=0.06)  # printed to 0.1
     assert len(numbers(evaluation)) == 4  # median, frames/s and the two runs
     assert not (project / "data" / "reference").exists()  # the project's data is only read
