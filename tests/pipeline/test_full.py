@@ -89,7 +89,8 @@ def test_reenactments_are_labelled_and_evaluated(project):
     shown = run(["dvc", "metrics", "show", "--json"], project).stdout
     assert "obama_self_no_eyes/metrics.json" in shown and '"apd"' in shown
     report = (data / "report" / "report.md").read_text()
-    assert "| full |" in report and "| no_eyes |" in report and "head by dpe_man" in report
+    assert "| full" in report and "| no_eyes" in report and "head by dpe_man" in report
+    assert report.count("Frames behind the numbers") == 2  # under each table
     manifest = json.loads((data / "finetune/obama/no_eyes/manifest.json").read_text())
     assert manifest["init"] == "pretrain" and manifest["step"] == 1 and manifest["completed"]
 
@@ -110,6 +111,12 @@ def test_runs_are_comparable_in_mlflow(project):
     evaluations = runs("evaluate", mode="self")
     assert {r.data.tags["variant"] for r in evaluations} == {"full", "no_eyes"}
     assert len({frozenset(r.data.metrics) for r in evaluations}) == 1  # same columns
+    for evaluation in evaluations:  # the frames behind each metric, as in metrics.json
+        assert evaluation.data.metrics["fid_dlib_real_frames"] == 8
+        assert {"aed_frames", "aed_failed", "fid_dlib_failed"} <= set(evaluation.data.metrics)
+    [reference] = runs("reference", target="obama")
+    assert {"test_fit_failed", "test_face_failed", "train_fit_failed",
+            "test_bandwidth"} <= set(reference.data.metrics)
     trainings = runs("finetune")
     assert {r.data.tags["variant"] for r in trainings} == {"full", "no_eyes"}
     assert all("g_total" in r.data.metrics for r in trainings)
