@@ -25,9 +25,10 @@ def main() -> int:
         params = ReferenceParams.from_params(run.params)
         train = run.params["train"]
         resolution = int(train["profiles"][train["profile"]]["resolution"])
-        sides = compute_reference(args.crop, args.flow, FaceModel.load(f"{args.face_model}/model.npz"),
-                                  FitParams.from_params(run.params), params, resolution,
-                                  run.params["flow"]["preset"], workers=available_cores())
+        model = FaceModel.load(f"{args.face_model}/model.npz")
+        sides = compute_reference(args.crop, args.flow, model, FitParams.from_params(run.params),
+                                  params, resolution, run.params["flow"]["preset"],
+                                  workers=available_cores())
         for split, side in sides.items():
             side.save(run.out / split)
 
