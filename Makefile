@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYOPENGL_PLATFORM ?= egl
 
-.PHONY: demo test test-slurm test-ui bench bench-apd setup assets clean-outputs
+.PHONY: demo test test-slurm test-ui bench bench-evaluate bench-apd setup assets clean-outputs
 
 setup: $(STAMP)
 
@@ -50,7 +50,13 @@ bench: assets
 	h2h bench training --preset cpu
 	h2h bench training --preset cpu --threads 1
 	h2h bench reenact
+	$(MAKE) bench-evaluate
 	$(MAKE) bench-apd
+
+## The evaluation's speed on the sample's generated videos (dvc repro makes them).
+bench-evaluate: $(STAMP)
+	dvc repro reenact
+	h2h bench evaluate
 
 ## The person-specific training benchmark (about 30 minutes): the first target trained from scratch
 ## on its preprocessed frames (dvc repro makes them), scored against the baselines by APD. The

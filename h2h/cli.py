@@ -46,13 +46,16 @@ def summary(args: argparse.Namespace) -> None:
 
 def bench(args: argparse.Namespace) -> None:
     """Speed of the pipeline on this machine: preprocessing (crop, landmarks), 3D recovery,
-    training, reenactment; or (``apd``) the person-specific training benchmark."""
+    training, reenactment, evaluation; or (``apd``) the person-specific training benchmark."""
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     if args.what == "apd":  # reads the --project's parameters
         _bench_apd(args)
+        return
+    if args.what == "evaluate":
+        _bench_evaluate(args)
         return
     params = load_params(args.params)
     run = {"preprocessing": _bench_preprocessing, "recovery": _bench_recovery,
@@ -156,6 +159,22 @@ def _bench_apd(args: argparse.Namespace) -> None:
         print(f"  {name:<32}{scores.apd[key]:>7.2f}{scores.mapd[key]:>8.2f}"
               f"{scores.warp_error[key]:>8.2f}")
     print(f"pictures and figures: {result.work} (comparison.png, test.mp4, results.json)")
+
+
+def _bench_evaluate(args: argparse.Namespace) -> None:
+    from h2h.bench.evaluation import bench_evaluate
+
+    timings = bench_evaluate(args.project, args.repeats)
+    print(f"evaluation of {args.project.resolve()}: the reference and evaluate stages' work, "
+          f"median of {args.repeats} runs, {timings[0].workers} processes")
+    print(f"{'work':<40}{'frames':>8}{'seconds':>10}{'frames/s':>10}   runs (s)")
+    for timing in timings:
+        runs = ", ".join(f"{run:.1f}" for run in timing.runs)
+        print(f"{timing.name:<40}{timing.frames:>8}{timing.seconds:>10.2f}{timing.fps:>10.1f}"
+              f"   {runs}")
+    evaluations = [t for t in timings if t.name.startswith("evaluate")]
+    frames, seconds = sum(t.frames for t in evaluations), sum(t.seconds for t in evaluations)
+    print(f"{'evaluate, all reenactments':<40}{frames:>8}{seconds:>10.2f}{frames / seconds:>10.1f}")
 
 
 def _first_target(project: Path) -> str:
@@ -264,11 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(run=summary)
     speed = commands.add_parser("bench", help=bench.__doc__, description=bench.__doc__)
     speed.add_argument("what", nargs="?", default="preprocessing",
-                       choices=("preprocessing", "recovery", "training", "reenact", "apd"))
+                       choices=("preprocessing", "recovery", "training", "reenact", "evaluate",
+                                "apd"))
     speed.add_argument("--frames", type=int, default=0,
                        help=f"first frames of each video (default {SPEED_FRAMES}; apd: of the "
                             f"target, {APD_FRAMES})")
-    speed.add_argument("--repeats", type=int, default=3, help="(preprocessing)")
+    speed.add_argument("--repeats", type=int, default=3, help="(preprocessing, evaluate)")
     speed.add_argument("--preset", default="cpu",
                        help="training profile of params.yaml (training, reenact, apd): "
                             "tiny | cpu | paper")
@@ -278,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "on a busy machine 1 can be several times faster)")
     speed.add_argument("--minutes", type=float, default=25.0, help="(apd) training time budget")
     speed.add_argument("--project", type=Path, default=Path("."),
-                       help="(apd) the project with the target's preprocessed outputs")
+                       help="(apd, evaluate) the project with the target's outputs")
     speed.add_argument("--target", help="(apd) default: the project's first target")
     speed.add_argument("--work", type=Path,
                        help="(apd) work directory (default: <project>/bench/apd-<target>)")

@@ -46,17 +46,25 @@ class LandmarkDetector:
     def __call__(self, frame: np.ndarray) -> np.ndarray | None:
         """The (70, 2) points of the largest face in an RGB frame, or None."""
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-        rects = self._detector(gray, self._upsample)
-        boxes = np.array([(r.left(), r.top(), r.right(), r.bottom()) for r in rects], float)
-        box = largest_box(boxes.reshape(-1, 4))
+        box = self.find_face(gray)
         if box is None:
             box = self._previous_box
         if box is None:
             return None
+        points = self.points_in(gray, box)
+        self._previous_box = np.concatenate([points[:68].min(axis=0), points[:68].max(axis=0)])
+        return points
+
+    def find_face(self, gray: np.ndarray) -> np.ndarray | None:
+        """The box (x0, y0, x1, y1) of the largest face dlib's HOG detector finds, or None."""
+        rects = self._detector(gray, self._upsample)
+        boxes = np.array([(r.left(), r.top(), r.right(), r.bottom()) for r in rects], float)
+        return largest_box(boxes.reshape(-1, 4))
+
+    def points_in(self, gray: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """The (70, 2) points of the face in ``box``: the 68 landmarks, then the pupils."""
         rect = self._dlib.rectangle(*(int(round(v)) for v in box))
-        shape = self._predictor(gray, rect)
-        points = np.array([(p.x, p.y) for p in shape.parts()], np.float64)
-        self._previous_box = np.concatenate([points.min(axis=0), points.max(axis=0)])
+        points = np.array([(p.x, p.y) for p in self._predictor(gray, rect).parts()], np.float64)
         pupils = [pupil_centre(gray, points[eye]) for eye in EYES]
         return np.vstack([points, pupils])
 

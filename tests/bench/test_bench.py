@@ -21,6 +21,7 @@ from h2h.evaluation.metrics.pixels import apd, mapd
 from h2h.evaluation.metrics.temporal import relative_warping_error
 from h2h.media.video import read_video
 from h2h.train.data import ClipPaths, load_clip
+from tests.support.evaluation import lay_out, obama
 from tests.support.project import CANONICAL_OBJ, ICT_NPZ, ROOT, VIDEOS
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -146,3 +147,27 @@ def test_bench_apd_needs_the_frames_it_is_asked_for(apd_project, tmp_path):
     with pytest.raises(H2HError, match="no crop output"):
         bench_apd(apd_project, "nobody", minutes=1, profile="test", frames=30,
                   work=tmp_path / "work")
+
+
+def test_bench_evaluate_times_the_reference_and_each_evaluation(tmp_path, capsys, face_model):
+    project = tmp_path / "project"
+    params = project_params(profile="tiny")
+    params["reenactments"] = {"obama_self": {"target": "obama", "source": "obama",
+                                             "mode": "self", "variant": "full"}}
+    project.mkdir()
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    assert main(["bench", "evaluate", "--project", str(project), "--repeats", "1"]) == 1
+    assert "no generated videos to evaluate" in capsys.readouterr().err
+    frames = obama(0, 12)
+    lay_out(project / "data", face_model, frames, {"train": [0, 4], "test": [4, 12]},
+            fake=frames[4:] // 2)
+    assert main(["bench", "evaluate", "--project", str(project), "--repeats", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "median of 2 runs" in lines[0]
+    [reference] = [line for line in lines if line.startswith("reference obama")]
+    [evaluation] = [line for line in lines if line.startswith("evaluate obama_self")]
+    assert reference.split()[2] == "12" and evaluation.split()[2] == "8"
+    seconds, fps = numbers(evaluation)[:2]
+    assert fps == pytest.approx(8 / seconds, rel=0.01, abs=0.06)  # printed to 0.1
+    assert len(numbers(evaluation)) == 4  # median, frames/s and the two runs
+    assert not (project / "data" / "reference").exists()  # the project's data is only read

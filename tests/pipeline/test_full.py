@@ -39,7 +39,7 @@ def project(tmp_path_factory):
                       for name in REENACTMENTS}
                    | {f"pretrain@{variant}" for variant in VARIANTS}
                    | {f"finetune@obama-{variant}" for variant in VARIANTS}
-                   | {"face_model", "corpus@dpe_man2", "report"})
+                   | {"face_model", "corpus@dpe_man2", "reference@obama", "report"})
     return project
 
 
@@ -79,13 +79,18 @@ def test_reenactments_are_labelled_and_evaluated(project):
         assert (side.width, side.height) == (4 * 256, 32 + 256)  # the 64 px result upscaled
         metrics = json.loads((data / "evaluate" / name / "metrics.json").read_text())
         assert {"aed", "ard_deg", "dai", "aeld_px", "fid_dlib", "mmd2_dlib"} <= set(metrics)
+        # Every frame of the generated video counts in FID / MMD^2, against the real side's
+        # 8 test frames (self) or 16 training frames.
+        assert metrics["fid_dlib_frames"] == frames
+        assert metrics["fid_dlib_real_frames"] == (8 if "self" in name else 16)
         if "self" in name:
             assert 0 < metrics["apd"] < 255 and 0 < metrics["mapd"] < 255
     shown = run(["dvc", "metrics", "show", "--json"], project).stdout
     assert "obama_self_no_eyes/metrics.json" in shown and '"apd"' in shown
     report = (data / "report" / "report.md").read_text()
-    assert "| full |" in report and "| no_eyes |" in report and "head by dpe_man" in report
+    assert "| full" in report and "| no_eyes" in report and "head by dpe_man" in report
     assert "| no_eyes | model.ablation.no_eyes: False -> True | scratch |" in report
+    assert report.count("Frames behind the numbers") == 2  # under each metrics table
     manifest = json.loads((data / "finetune/obama/no_eyes/manifest.json").read_text())
     assert manifest["init"] == "scratch" and manifest["step"] == 1 and manifest["completed"]
     evaluated = json.loads((data / "evaluate/obama_self_no_eyes/manifest.json").read_text())
@@ -127,6 +132,12 @@ def test_runs_are_comparable_in_mlflow(project):
     assert len({frozenset(r.data.metrics) for r in evaluations}) == 1  # same columns
     assert {r.data.params["training.differs_from_full"] for r in evaluations} == {
         "nothing", "model.ablation.no_eyes: False -> True"}
+    for evaluation in evaluations:  # the frames behind each metric, as in metrics.json
+        assert evaluation.data.metrics["fid_dlib_real_frames"] == 8
+        assert {"aed_frames", "aed_failed", "fid_dlib_failed"} <= set(evaluation.data.metrics)
+    [reference] = runs("reference", target="obama")
+    assert {"test_fit_failed", "test_face_failed", "train_fit_failed",
+            "test_bandwidth"} <= set(reference.data.metrics)
     trainings = runs("finetune")
     assert {r.data.tags["variant"] for r in trainings} == set(VARIANTS)
     assert all("g_total" in r.data.metrics for r in trainings)

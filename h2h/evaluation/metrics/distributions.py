@@ -64,29 +64,30 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
     return frechet_distance_from_stats(mu1, s1, mu2, s2)
 
 
-def median_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
-    """Median heuristic: median Euclidean distance between distinct points of the pooled sample."""
-    distances = pdist(np.concatenate([x, y]))
-    median = float(np.median(distances))
+def median_bandwidth(x: np.ndarray) -> float:
+    """Median heuristic: the median Euclidean distance between distinct points of one sample."""
+    median = float(np.median(pdist(_features(x, "MMD^2 bandwidth sample"))))
     return median if median > 0 else 1.0
 
 
-def mmd2(x: np.ndarray, y: np.ndarray, bandwidth: float | None = None) -> float:
-    """Unbiased MMD^2 with a Gaussian kernel k(a, b) = exp(-|a - b|^2 / (2 s^2)).
+def mmd2(real: np.ndarray, fake: np.ndarray, bandwidth: float | None = None) -> float:
+    """MMD^2 with a Gaussian kernel k(a, b) = exp(-|a - b|^2 / (2 s^2)).
 
-    ``s`` defaults to the median heuristic on the pooled sample (:func:`median_bandwidth`), so the
-    metric is "MMD^2, Gaussian kernel, median-heuristic bandwidth". The unbiased estimator (Gretton
-    et al. 2012) leaves out the k(x_i, x_i) terms: two samples of one distribution give values
-    scattered around 0, slightly negative ones included.
+    ``s`` defaults to the median heuristic on the *real* sample (:func:`median_bandwidth`), so
+    every generated sample compared with one real sample is measured with the same kernel (a
+    bandwidth from the pooled sample would widen the kernel for a more spread, worse generator
+    and lower its score). The estimate is the squared distance between the two samples' mean
+    kernel embeddings (the biased V-statistic of Gretton et al. 2012): never negative, zero
+    exactly when the samples are equal, so "lower is better" ranks without the unbiased
+    estimate's negative values around 0.
     """
-    x, y = _features(x, "MMD^2 sample x"), _features(y, "MMD^2 sample y")
+    x, y = _features(real, "MMD^2 real sample"), _features(fake, "MMD^2 generated sample")
     if x.shape[1] != y.shape[1]:
         raise H2HError(f"feature dimensions differ: {x.shape[1]} vs {y.shape[1]}")
-    s = median_bandwidth(x, y) if bandwidth is None else float(bandwidth)
+    s = median_bandwidth(x) if bandwidth is None else float(bandwidth)
     gamma = 1.0 / (2.0 * s * s)
-    m, n = len(x), len(y)
-    # pdist lists each distinct pair once: the off-diagonal sum is twice its kernel sum.
-    kxx = 2.0 * np.exp(-gamma * pdist(x, "sqeuclidean")).sum() / (m * (m - 1))
-    kyy = 2.0 * np.exp(-gamma * pdist(y, "sqeuclidean")).sum() / (n * (n - 1))
-    kxy = np.exp(-gamma * cdist(x, y, "sqeuclidean")).mean()
-    return float(kxx + kyy - 2.0 * kxy)
+
+    def mean_kernel(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.exp(-gamma * cdist(a, b, "sqeuclidean")).mean())
+
+    return max(mean_kernel(x, x) + mean_kernel(y, y) - 2.0 * mean_kernel(x, y), 0.0)

@@ -24,7 +24,6 @@ import torch
 import torch.nn.functional as F
 
 from h2h.core.errors import H2HError
-from h2h.evaluation.metrics.distributions import frechet_distance
 
 I3D_FILENAME = "i3d_torchscript.pt"
 I3D_URL = "https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt"
@@ -99,17 +98,9 @@ def i3d_features(
     return np.concatenate(features)
 
 
-def fvd(
-    real: np.ndarray,
-    fake: np.ndarray,
-    weights: str | Path,
-    clip_length: int = CLIP_LENGTH,
-    device: str = "cpu",
-) -> float:
-    """FVD between a real and a generated uint8 video (N, H, W, 3), lengths may differ: the
-    Frechet distance of the I3D features of their clips."""
-    detector = load_i3d(weights)
-    return frechet_distance(
-        i3d_features(video_clips(real, clip_length), detector, device=device),
-        i3d_features(video_clips(fake, clip_length), detector, device=device),
-    )
+def video_features(video: np.ndarray, weights: str | Path, clip_length: int = CLIP_LENGTH,
+                   device: str = "cpu") -> np.ndarray:
+    """I3D features (n, F) of a uint8 video's (N, H, W, 3) consecutive clips: one side of FVD,
+    the Frechet distance (:func:`h2h.evaluation.metrics.distributions.frechet_distance`) of
+    the real and the generated video's features (their lengths may differ)."""
+    return i3d_features(video_clips(video, clip_length), load_i3d(weights), device=device)

@@ -41,11 +41,11 @@ def warping_error(frames: np.ndarray, flows: np.ndarray) -> PerFrame:
     return frame_mean(errors)
 
 
-def relative_warping_error(real: np.ndarray, fake: np.ndarray, real_flows: np.ndarray) -> float:
-    """Warping error of the generated video relative to the real one, both warped with the real
-    video's flow: 1.0 = as temporally consistent as the real video, higher = worse. NaN when the
-    real video's error is 0 (a still image), where the ratio means nothing."""
-    if real.shape != fake.shape:
-        raise ValueError(f"videos differ in shape: {real.shape} vs {fake.shape}")
-    floor = warping_error(real, real_flows).mean
-    return warping_error(fake, real_flows).mean / floor if floor > 0 else float("nan")
+def relative_warping_error(fake: np.ndarray, real_flows: np.ndarray,
+                           real_error: float) -> tuple[float, PerFrame]:
+    """Warping error of the generated video relative to the real one's (``real_error``, its
+    :func:`warping_error` with the same ``real_flows``): 1.0 = as temporally consistent as the
+    real video, higher = worse; NaN when the real video's error is 0 (a still image), where the
+    ratio means nothing. Also the generated video's per-frame-pair errors."""
+    error = warping_error(fake, real_flows)
+    return (error.mean / real_error if real_error > 0 else float("nan")), error

@@ -16,11 +16,11 @@ from h2h.core.errors import H2HError
 from h2h.evaluation.metrics.distributions import frechet_distance
 from h2h.evaluation.metrics.fvd import (
     I3D_FILENAME,
-    fvd,
     i3d_features,
     load_i3d,
     preprocess_clips,
     video_clips,
+    video_features,
 )
 from h2h.evaluation.metrics.temporal import relative_warping_error, warping_error
 from h2h.preprocess.flow import clip_flows
@@ -46,17 +46,18 @@ def test_warping_error_with_the_true_motion_is_small():
     assert warping_error(video, np.zeros_like(true_flows)).mean > 10 * result.mean
 
 
-def test_relative_warping_error_flags_flicker_but_not_the_real_motion():
+def test_relative_warping_error_flags_flicker_and_a_still_head():
     real = _moving_texture()
     flows = clip_flows(real, strides=(1,))[1]
-    assert relative_warping_error(real, real.copy(), flows) == pytest.approx(1.0)
-
+    floor = warping_error(real, flows).mean
     flicker = real.astype(np.int16) + np.array([0, 12, 0, 12, 0, 12], np.int16)[:, None, None, None]
     flicker = np.clip(flicker, 0, 255).astype(np.uint8)
     still = np.repeat(real[:1], len(real), axis=0)  # the generated head does not move
-    ratio_flicker = relative_warping_error(real, flicker, flows)
-    ratio_still = relative_warping_error(real, still, flows)
+    ratio_flicker, per_pair = relative_warping_error(flicker, flows, floor)
+    ratio_still, _ = relative_warping_error(still, flows, floor)
     assert ratio_flicker > 3.0 and ratio_still > 3.0
+    assert per_pair.values.shape == (len(real) - 1,)
+    assert np.isnan(relative_warping_error(flicker, flows, 0.0)[0])
 
 
 def test_warping_error_checks_the_flow_count():
@@ -96,16 +97,18 @@ def _video(n: int, seed: int, brightness: int = 0) -> np.ndarray:
 
 def test_fvd_with_a_stand_in_detector(stand_in_detector):
     real = _video(16 * 6 + 5, seed=0)  # 6 clips, 5 frames dropped
-    assert fvd(real, real, stand_in_detector) == pytest.approx(0.0, abs=1e-9)
-
-    brighter = _video(16 * 5, seed=1, brightness=40)
-    value = fvd(real, brighter, stand_in_detector)
+    features = video_features(real, stand_in_detector)
+    assert features.shape == (6, 6)  # per clip: 3 channel means and 3 spreads
+    assert frechet_distance(features, video_features(real, stand_in_detector)) == pytest.approx(
+        0.0, abs=1e-9)
+    brighter = video_features(_video(16 * 5, seed=1, brightness=40), stand_in_detector)
+    # Brighter by 40 of 255 in [-1, 1]: each channel mean moves by about 2 * 40 / 255.
+    shift = brighter[:, :3].mean(axis=0) - features[:, :3].mean(axis=0)
+    np.testing.assert_allclose(shift, 2 * 40 / 255, atol=0.02)
+    assert frechet_distance(features, brighter) > 0.8 * 3 * (2 * 40 / 255) ** 2  # |shift|^2
     detector = load_i3d(stand_in_detector)
-    expected = frechet_distance(
-        i3d_features(video_clips(real), detector, batch_size=4),
-        i3d_features(video_clips(brighter), detector, batch_size=4),
-    )
-    assert value == pytest.approx(expected) and value > 0.05
+    np.testing.assert_allclose(i3d_features(video_clips(real), detector, batch_size=4), features,
+                               rtol=1e-6)
     assert load_i3d(stand_in_detector) is detector  # loaded once per process
 
 
