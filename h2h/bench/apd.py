@@ -35,7 +35,7 @@ from h2h.core.errors import H2HError
 from h2h.core.outputs import MANIFEST, read_manifest, write_json
 from h2h.evaluation.baselines import mean_baseline, nearest_neighbour_baseline
 from h2h.evaluation.metrics.pixels import apd, mapd
-from h2h.evaluation.metrics.temporal import relative_warping_error
+from h2h.evaluation.metrics.temporal import relative_warping_error, warping_error
 from h2h.media.sheets import contact_sheet, save_png
 from h2h.nn.generator_file import load_generator
 from h2h.preprocess.crop import CropParams, split_ranges
@@ -179,11 +179,12 @@ def score(paths: ClipPaths, generator_file: Path, device: str, work: Path) -> Sc
               "nearest": nearest, "mean": mean_baseline(train.real, test.n_frames)}
     _write_pictures(work, test, videos)
     face = test.nmfc.any(-1)
+    real_error = warping_error(test.real, test.flows[1]).mean
     return Scores(
         resolution=resolution, train=(train.first_frame, train.first_frame + train.n_frames),
         test=(test.first_frame, test.first_frame + test.n_frames),
         apd={name: apd(test.real, videos[name]).mean for name in RENDERERS},
         mapd={name: mapd(test.real, videos[name], face).mean for name in RENDERERS},
-        warp_error={name: relative_warping_error(test.real, np.asarray(videos[name]),
-                                                 test.flows[1]) for name in RENDERERS},
+        warp_error={name: relative_warping_error(np.asarray(videos[name]), test.flows[1],
+                                                 real_error)[0] for name in RENDERERS},
         nearest_frames=tuple(int(i) for i in picked + train.first_frame))
