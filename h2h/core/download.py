@@ -21,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from h2h.core.digests import file_digest
 from h2h.core.errors import H2HError
 
 CHUNK = 1 << 20  # bytes read and hashed at a time
@@ -36,20 +37,11 @@ class Pinned:
     size: int
 
 
-def sha256_of(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def is_verified(path: str | Path, pinned: Pinned) -> bool:
     """True when ``path`` is a file with the pinned size and SHA-256 (size first: it is free)."""
     path = Path(path)
     return (path.is_file() and path.stat().st_size == pinned.size
-            and sha256_of(path) == pinned.sha256)
+            and file_digest(path) == pinned.sha256)
 
 
 def partial_name(dest: Path) -> Path:

@@ -16,7 +16,6 @@ everything (library use, tests, benchmarks), :class:`MlflowTracker` logs to MLfl
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import subprocess
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from h2h.core.locks import exclusive
 
 EXPERIMENT_PREFIX = "h2h-"
 #: The experiment tag with which ``mlflow ui`` (3.x) opens an experiment on its runs table
@@ -75,14 +76,8 @@ def store_lock(uri: str) -> Iterator[None]:
     if not uri.startswith("sqlite:///"):
         yield
         return
-    lock_path = Path(uri.removeprefix("sqlite:///") + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with exclusive(Path(uri.removeprefix("sqlite:///") + ".lock")):
+        yield
 
 
 class Tracker(Protocol):

@@ -18,10 +18,8 @@ again; a checkpoint of other corpus clips is set aside, not resumed.
 
 from __future__ import annotations
 
-import fcntl
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,6 +27,7 @@ from typing import Any, ClassVar
 from h2h.core.config import Section
 from h2h.core.digests import data_digest, file_digest
 from h2h.core.errors import H2HError
+from h2h.core.locks import exclusive
 from h2h.core.outputs import write_json
 from h2h.train.config import TrainConfig, resume_key, run_config
 from h2h.train.job import CHECKPOINT_FILE, TrainingJob, run_training
@@ -57,18 +56,6 @@ def pretraining_key(plan: TrainingPlan) -> str:
     (not its operational options, nor its inputs, which the run checks on resume)."""
     return data_digest(resume_key(run_config(plan.model, plan.loss, plan.options, {},
                                              plan.processes)))
-
-
-@contextmanager
-def exclusive(lock: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the file ``lock`` (created if missing) until the block ends."""
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def pretrain(init: str, clips: Sequence[Path], plan: TrainingPlan, out: Path,

@@ -8,7 +8,8 @@ import pytest
 from h2h.assets.catalogue import CANONICAL_FACE, Catalogue, FaceModelAsset, FileAsset
 from h2h.assets.fetch import fetch_assets
 from h2h.cli import main
-from h2h.core.download import Pinned, sha256_of
+from h2h.core.digests import file_digest
+from h2h.core.download import Pinned
 from h2h.core.errors import H2HError
 from h2h.face3d.face_model import load_ict
 from h2h.face3d.ict_facekit import convert_facexmodel
@@ -17,7 +18,7 @@ from tests.support.project import SHARED_DATA
 
 
 def pin(path):
-    return Pinned(path.as_uri(), sha256_of(path), path.stat().st_size)
+    return Pinned(path.as_uri(), file_digest(path), path.stat().st_size)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from h2h.core.download import Pinned, download, is_verified, sha256_of
+from h2h.core.digests import file_digest
+from h2h.core.download import Pinned, download, is_verified
 from h2h.core.errors import H2HError
 from tests.support.project import ROOT, tool_env
 
@@ -32,7 +33,7 @@ def test_a_verified_download_is_kept(tmp_path):
     dest = tmp_path / "out" / "file.bin"
     assert download(pinned(source), dest) == dest
     assert dest.read_bytes() == DATA
-    assert sha256_of(dest) == hashlib.sha256(DATA).hexdigest()
+    assert file_digest(dest) == hashlib.sha256(DATA).hexdigest()
     assert is_verified(dest, pinned(source))
     assert leftovers(dest.parent) == []
 
