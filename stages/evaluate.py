@@ -10,7 +10,7 @@ import sys
 
 from h2h.core.outputs import write_json
 from h2h.core.stage import StageRun, run_stage
-from h2h.evaluation.evaluate import Inputs, evaluate_reenactment
+from h2h.evaluation.evaluate import Inputs, counts, evaluate_reenactment
 from h2h.evaluation.recovery import available_cores
 from h2h.evaluation.variants import read_training, training_params
 
@@ -35,7 +35,10 @@ def main() -> int:
                             variant=args.variant, frames=result.frames,
                             resolution=result.resolution, training=training)
         run.frames = result.frames
-        run.metrics.update(result.metrics)  # NaN too: every variant's run has the same names
+        frame_counts = counts(result.metrics)
+        run.tracker.log_params({"counts": frame_counts})
+        # The scores, NaN too: every variant's run has the same metric names.
+        run.metrics.update({k: v for k, v in result.metrics.items() if k not in frame_counts})
         run.artifacts.append("per_frame.csv")
 
     return run_stage("evaluate", args.name, args.out, work, sections=(),

@@ -28,6 +28,7 @@ def main() -> int:
                            Path(args.data), Path(args.pretrain), run.out)
         run.manifest.update(target=args.target, variant=args.variant, init=plan.init,
                             resolution=plan.model.resolution, **summary)
+        run.frames = summary["frames"]  # the training frames, as the stage's line reports
 
     return run_stage("finetune", f"{args.target}/{args.variant}", args.out, work,
                      sections=("train", "finetune", f"variant_specs.{args.variant}"),

@@ -33,6 +33,7 @@ def main() -> int:
                            [Path(args.corpus_clips) / video / CLIP_DIR for video in corpus],
                            plan, run.out)
         run.manifest.update(variant=args.variant, corpus=corpus, **summary)
+        run.frames = summary.get("frames", 0)  # no training frames for a start from scratch
 
     return run_stage("pretrain", args.variant, args.out, work,
                      sections=("corpus", "train", "pretrain", "finetune.init",

@@ -18,7 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 # Plumbing every stage uses that does not change what a stage computes (parameter loading, MLflow
-# logging, errors, progress bars, file locks). h2h/core/outputs.py is not plumbing: it writes manifests.
+# logging, errors, progress bars, file locks). h2h/core/outputs.py is not plumbing: it writes
+# manifests.
 PLUMBING = {"h2h/__init__.py", "h2h/core/stage.py", "h2h/core/config.py", "h2h/core/errors.py",
             "h2h/core/progress.py", "h2h/core/tracking.py", "h2h/core/spool.py",
             "h2h/core/locks.py"}

@@ -29,7 +29,8 @@ def file_digest(path: str | Path) -> str:
 def array_digest(array: np.ndarray) -> str:
     """SHA-256 of an array's dtype, shape and values (C order), read in chunks."""
     digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
-    flat = array.reshape(-1) if array.flags.c_contiguous else np.ascontiguousarray(array).reshape(-1)
+    contiguous = array if array.flags.c_contiguous else np.ascontiguousarray(array)
+    flat = contiguous.reshape(-1)
     step = max(1, _CHUNK // max(1, array.itemsize))
     for start in range(0, flat.size, step):
         digest.update(np.ascontiguousarray(flat[start:start + step]).data)

@@ -21,7 +21,7 @@ frames never improves a score. For DAI such a frame contributes the model's mean
 (nobody in particular); FID / MMD^2 embed it at the real frames' average face position. Every
 metric reports the frames it used (``<metric>_frames``) and, of those, the failed ones
 (``<metric>_failed``); the distribution metrics also the size of the real sample
-(``<metric>_real_frames``).
+(``<metric>_real_frames``): :func:`counts` tells those apart from the scores.
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ from h2h.media.video import read_video
 from h2h.nn.regions import mouth_centres, mouth_crop_size
 from h2h.preprocess.flow import clip_flows
 from h2h.preprocess.landmarks import N_POINTS
+
+#: Name endings of the frame counts among an evaluation's figures.
+COUNT_SUFFIXES = ("_frames", "_failed", "_real_frames")
+
+
+def counts(figures: dict[str, float]) -> dict[str, int]:
+    """The frame counts among an evaluation's figures (see the module docstring): MLflow keeps
+    them as run parameters, beside the scores, so the scores stay the runs' metric columns."""
+    return {name: int(value) for name, value in figures.items() if name.endswith(COUNT_SUFFIXES)}
 
 
 @dataclass(frozen=True)

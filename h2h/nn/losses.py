@@ -126,8 +126,8 @@ class LossTerms:
     """Named scalar losses, each already weighted, with their sum under "total".
 
     generator: adv_image, adv_mouth, adv_dynamics, feat_image, feat_dynamics, vgg, l1 (ablated
-    and unweighted terms absent). discriminator: image_real, image_fake, mouth_real, mouth_fake, dynamics_real,
-    dynamics_fake (likewise). ``generator["total"]`` reaches only G's parameters and
+    and unweighted terms absent). discriminator: image_real, image_fake, mouth_real, mouth_fake,
+    dynamics_real, dynamics_fake (likewise). ``generator["total"]`` reaches only G's parameters and
     ``discriminator["total"]`` only the discriminators', so both can be backpropagated in any
     order after one call.
     """

@@ -2,9 +2,10 @@
 
 ``train`` describes the networks, their objective and the augmentation of their conditioning,
 shared by pretraining and fine-tuning; the ``pretrain`` and ``finetune`` sections
-(:mod:`h2h.train.pretrain`, :mod:`h2h.train.finetune`) hold how each is optimised. A *variant* (an entry of ``variant_specs``) changes the full model in
-the ways the paper studies: ablation switches (Tables 1-3), the number of training frames
-(Fig. 7) and whether training starts from the pretrained networks (Table 4).
+(:mod:`h2h.train.pretrain`, :mod:`h2h.train.finetune`) hold how each is optimised. A *variant*
+(an entry of ``variant_specs``) changes the full model in the ways the paper studies: ablation
+switches (Tables 1-3), the number of training frames (Fig. 7) and whether training starts from
+the pretrained networks (Table 4).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from h2h.evaluation.evaluate import (
     Expected,
     GroundTruth,
     Reference,
+    counts,
     evaluate,
     mouth_boxes,
 )
@@ -121,3 +122,9 @@ def test_mouth_boxes_follow_the_mouth():
     landmarks = np.zeros((1, 70, 2))
     landmarks[0, 48:68] = [100, 150]
     assert mouth_boxes(landmarks, 256).tolist() == [[64, 114, 136, 186]]
+
+
+def test_frame_counts_are_told_apart_from_the_scores():
+    figures = {"aed": 0.5, "aed_frames": 100.0, "aed_failed": 3.0, "fid_dlib": 0.3,
+               "fid_dlib_real_frames": 200.0, "frames": 100.0}
+    assert counts(figures) == {"aed_frames": 100, "aed_failed": 3, "fid_dlib_real_frames": 200}

@@ -40,8 +40,8 @@ def test_each_precision_trains_and_the_generator_renders_on_the_cpu(tmp_path, da
     assert bool(state["scaler"]) == (amp == "fp16")
     generator, _ = load_generator(result.generator, "cpu")
     with torch.no_grad():
-        frames = render_sequence(generator, to_model_range(dataset[ChunkKey(0, 0, 0, 0, True)]["conditions"][None]),
-                                 context=2)
+        conditions = dataset[ChunkKey(0, 0, 0, 0, True)]["conditions"][None]
+        frames = render_sequence(generator, to_model_range(conditions), context=2)
     assert frames.shape == (1, 5, 3, 32, 32) and torch.isfinite(frames).all()
 
 

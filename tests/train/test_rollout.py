@@ -116,7 +116,8 @@ def test_lanes_split_the_epoch_and_each_starts_fresh():
     # Process of lanes 2 and 3: step by step, its two lanes.
     assert [(k.start, k.fresh) for k in keys[:4]] == [
         (int(chunks[2, 0, 1]), True), (int(chunks[3, 0, 1]), True),
-        (int(chunks[2, 1, 1]), bool(chunks[2, 1, 2])), (int(chunks[3, 1, 1]), bool(chunks[3, 1, 2]))]
+        (int(chunks[2, 1, 1]), bool(chunks[2, 1, 2])),
+        (int(chunks[3, 1, 1]), bool(chunks[3, 1, 2]))]
     sampler.epoch, sampler.skip = 3, 8
     assert [k.epoch for k in sampler] == [3] * 4 and len(sampler) == 4
 

@@ -326,6 +326,10 @@ def test_the_compare_view_shows_the_variants_side_by_side(evaluations, mlflow_ui
                   lambda grids: any(names_of(grid) == metrics for grid in grids))
     assert [names_of(grid) for grid in grids if names_of(grid) == metrics], grids
     close_assistant(browser)
+    # The run details (parameters, then tags) grow with what each run records: a window as
+    # tall as the page has the variant row on screen too.
+    page_height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(WIDTH, max(2900, page_height + 100))
     grids = browser.execute_script(METRIC_GRIDS)  # the boxes once the panel is gone
     names = next(grid for grid in grids if names_of(grid) == metrics)
     values = next(grid for grid in grids if len(grid) == len(metrics) * len(variants))
