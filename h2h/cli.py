@@ -308,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where the files go (default: assets, as params.yaml names them)")
     fetch.add_argument("--shared", type=Path,
                        help="the sample data folder whose files are linked instead of "
-                            "downloaded, where it exists (default: ../shared/data)")
+                            "downloaded, where it exists (default: $H2H_SHARED_DATA, else "
+                            "../shared/data)")
     fetch.set_defaults(run=assets)
     tables = commands.add_parser("report", help=show_report.__doc__)
     tables.add_argument("--data", default="data", help="the stage outputs' directory")

@@ -3,8 +3,8 @@
 For each file, in this order of preference:
 
 1. it is already there and verified (its checksum; the face model file: its keys and shapes);
-2. the sample data folder (``../shared/data`` next to the project, where one exists) has it: the
-   file is checked against its checksum and linked, never copied, so it is read in place;
+2. the sample data folder (``$H2H_SHARED_DATA``, else ``../shared/data`` next to the project,
+   where one exists) has it: the file is checked against its checksum and linked, never copied, so it is read in place;
 3. it is downloaded from its pinned URL and verified (:mod:`h2h.core.download`); the face model
    is converted from ICT-FaceKit's downloaded release files (:mod:`h2h.face3d.ict_facekit`).
 
@@ -27,8 +27,8 @@ from h2h.face3d.ict_facekit import check_face_model_file, convert_facexmodel
 
 #: Where h2h assets puts the files, relative to the project root (git-ignored).
 ASSETS_FOLDER = Path("assets")
-#: The sample data folder used in place of downloads where it exists.
-SHARED_DATA = Path("../shared/data")
+#: The sample data folder used in place of downloads where it exists (the tests read the same).
+SHARED_DATA = Path(os.environ.get("H2H_SHARED_DATA", "../shared/data"))
 
 
 @dataclass(frozen=True)
