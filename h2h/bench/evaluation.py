@@ -11,14 +11,11 @@ exists (``data/reenact/<name>``) is evaluated against it
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from h2h.bench.suite import timed_runs
 from h2h.core.config import load_params
 from h2h.core.errors import H2HError
 from h2h.core.outputs import MANIFEST
@@ -42,16 +39,6 @@ class Timing:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds
-
-
-def _timed(work: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
-    """Median seconds of ``repeats`` runs of ``work``, every run's seconds, the last result."""
-    runs, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = work()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs), runs, result
 
 
 def bench_evaluate(project: str | Path, repeats: int = 3,
@@ -86,13 +73,13 @@ def bench_evaluate(project: str | Path, repeats: int = 3,
                 write_reference(reference, target, sides, settings, fit, preset, resolution)
                 return sum(len(side.recovery) for side in sides.values())
 
-            seconds, runs, frames = _timed(real_side, repeats)
+            seconds, runs, frames = timed_runs(real_side, repeats)
             timings.append(Timing(f"reference {target}", frames, seconds, runs, workers))
             for name in names:
                 spec = params["reenactments"][name]
                 inputs = Inputs(spec["mode"], data / "reenact" / name, data / "conditioning" / name,
                                 reference, data / "crop" / target, data / "face_model")
-                seconds, runs, result = _timed(
+                seconds, runs, result = timed_runs(
                     lambda inputs=inputs: evaluate_reenactment(inputs, workers), repeats)
                 timings.append(Timing(f"evaluate {name}", result.frames, seconds, runs, workers))
     return timings

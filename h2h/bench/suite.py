@@ -35,14 +35,20 @@ if TYPE_CHECKING:  # torch models are imported by the benchmarks that need them
     from h2h.nn.config import ModelConfig
 
 
-def median_seconds(action: Callable[[], Any], repeats: int) -> float:
-    """Median wall time of ``repeats`` calls of ``action``."""
-    times = []
+def timed_runs(action: Callable[[], Any], repeats: int) -> tuple[float, list[float], Any]:
+    """Median wall time of ``repeats`` calls of ``action``, every call's time and the last
+    call's result."""
+    times, result = [], None
     for _ in range(repeats):
         started = time.perf_counter()
-        action()
+        result = action()
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return statistics.median(times), times, result
+
+
+def median_seconds(action: Callable[[], Any], repeats: int) -> float:
+    """Median wall time of ``repeats`` calls of ``action``."""
+    return timed_runs(action, repeats)[0]
 
 
 def bench_preprocessing(videos: Mapping[str, str | Path], params: Mapping[str, Any],

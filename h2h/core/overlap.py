@@ -29,7 +29,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 #: Seconds a blocked worker waits before looking at the stop flag again.
 _POLL_S = 0.05
@@ -156,6 +156,9 @@ def _serial(source: Iterable[Any], steps: list[Callable[[Any], Any]]) -> Iterato
             close()
 
 
+T = TypeVar("T")
+_DONE: Any = object()  # the end of an iterator in StepTimes.timed
+
 class StepTimes:
     """Wall time each named step was busy, summed over frames. Safe to use from the workers of
     :func:`overlapped` (each adds to its own steps), where the steps' sum exceeds the run's wall
@@ -171,3 +174,13 @@ class StepTimes:
             yield
         finally:
             self.seconds[step] += time.perf_counter() - started
+
+    def timed(self, items: Iterable[T], step: str) -> Iterator[T]:
+        """``items``, with the time spent producing each (e.g. decoding) added to ``step``."""
+        iterator = iter(items)
+        while True:
+            with self(step):
+                item = next(iterator, _DONE)
+            if item is _DONE:
+                return
+            yield item  # type: ignore[misc]

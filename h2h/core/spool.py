@@ -40,13 +40,13 @@ from h2h.core.tracking import (
     experiment_id,
     flatten,
     git_state,
+    log_param_batches,
     store_lock,
     tracking_uri,
 )
 
 SPOOL = Path(".h2h") / "runs"
 RECORD = "run.json"
-_BATCH = 100  # MLflow's limit of params per log_batch call
 
 
 def spool_dir(root: str | Path = ".") -> Path:
@@ -232,11 +232,9 @@ def _log_record(record: Path, clients: dict[str, Any]) -> None:
 
 
 def _log_values(client: Any, run_id: str, record: Path, data: dict[str, Any]) -> None:
-    from mlflow.entities import Metric, Param
+    from mlflow.entities import Metric
 
-    params = [Param(k, v) for k, v in data["params"].items()]
-    for i in range(0, len(params), _BATCH):
-        client.log_batch(run_id, params=params[i:i + _BATCH])
+    log_param_batches(client, run_id, data["params"])
     metrics = [Metric(k, v, t, step) for k, v, t, step in data["metrics"]]
     if metrics:
         client.log_batch(run_id, metrics=metrics)

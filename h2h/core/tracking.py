@@ -144,8 +144,6 @@ class MlflowTracker:
     by the resumed run.
     """
 
-    _BATCH = 100  # MLflow's limit of params per log_batch call
-
     def __init__(self, stage: str, unit: str, tags: Mapping[str, str] | None = None,
                  root: str | Path = ".", run_name: str | None = None) -> None:
         self.stage, self.unit = stage, unit
@@ -190,12 +188,8 @@ class MlflowTracker:
         return run_id
 
     def log_params(self, params: Mapping[str, Any]) -> None:
-        from mlflow.entities import Param
-
-        items = [Param(k, str(v)) for k, v in flatten(params).items()]
         with self._write() as client:
-            for i in range(0, len(items), self._BATCH):
-                client.log_batch(self.run_id, params=items[i:i + self._BATCH])
+            log_param_batches(client, self.run_id, flatten(params))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         from mlflow.entities import Metric
@@ -231,6 +225,15 @@ class MlflowTracker:
             return
         with self._write() as client:
             client.set_terminated(self.run_id, status)
+
+
+def log_param_batches(client: Any, run_id: str, params: Mapping[str, Any]) -> None:
+    """Log flat ``params`` in batches of at most 100, MLflow's limit per log_batch call."""
+    from mlflow.entities import Param
+
+    items = [Param(k, str(v)) for k, v in params.items()]
+    for i in range(0, len(items), 100):
+        client.log_batch(run_id, params=items[i:i + 100])
 
 
 def experiment_id(client: Any, name: str) -> str:

@@ -49,8 +49,8 @@ from h2h.core.outputs import load_npz, save_npz
 from h2h.core.progress import progress
 from h2h.evaluation.metrics.dlib_resnet import CHIP_SIZE
 from h2h.evaluation.metrics.face_features import embed_chips, face_chip, shape_predictor_5
-from h2h.face3d.face_model import N_MEDIAPIPE, FaceModel
-from h2h.face3d.facemesh import FaceMeshTracker
+from h2h.face3d.face_model import FaceModel
+from h2h.face3d.facemesh import FaceMeshTracker, stack_points
 from h2h.face3d.fit import FitParams, FrameFitter, estimate_identity, fit_video
 from h2h.face3d.fit_table import cameras_of, expressions_of, identities_of, make_table
 from h2h.geometry.rotations import rotvec_to_euler
@@ -160,13 +160,8 @@ def _one_torch_thread() -> Iterator[None]:
 def _face_mesh(frames: np.ndarray) -> np.ndarray:
     """(n, 468, 3) Face Mesh points of a chunk's frames (tracking from its first frame), NaN
     where no face was found."""
-    points = np.full((len(frames), N_MEDIAPIPE, 3), np.nan, np.float32)
     with FaceMeshTracker() as mesh:
-        for t, frame in enumerate(frames):
-            found = mesh(frame)
-            if found is not None:
-                points[t] = found
-    return points
+        return stack_points([mesh(frame) for frame in frames])[0]
 
 
 def _embed(images: list[np.ndarray], shapes: list[np.ndarray]) -> np.ndarray:

@@ -53,7 +53,7 @@ from h2h.nn.generator_file import load_generator
 from h2h.preprocess.eyes import eye_points
 from h2h.preprocess.landmarks import to_table
 from h2h.reenact.conditioning import SOURCE_MODES, ConditioningParams, check_mode
-from h2h.reenact.recovery import recover_video, timed
+from h2h.reenact.recovery import recover_video
 from h2h.reenact.synthesis import ReenactOutput, Synthesiser
 from h2h.reenact.target import (
     Target,
@@ -149,10 +149,10 @@ def reenact_video(source: str | Path, trained: TrainedTarget, mode: str, out: st
         def inputs() -> Iterator[tuple[np.ndarray | None, np.ndarray, np.ndarray]]:
             images = render_conditioning(conditioning, model, target.size, target.identity)
             # The crops are decoded again only for the side-by-side video's tiles.
-            crop_frames = (timed(iter_frames(crops), times, "encode") if crops is not None
+            crop_frames = (times.timed(iter_frames(crops), "encode") if crops is not None
                            else itertools.repeat(None))
             try:
-                for (nmfc, eyes), crop in zip(timed(images, times, "conditioning+render"),
+                for (nmfc, eyes), crop in zip(times.timed(images, "conditioning+render"),
                                               crop_frames):
                     yield crop, nmfc, eyes
             finally:

@@ -14,10 +14,10 @@ Mesh points: the identity from frames spread over the whole video, then every fr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,8 +38,6 @@ from h2h.preprocess.landmarks import (
     finish_track,
 )
 
-T = TypeVar("T")
-
 #: The steps whose speed ``h2h reenact`` and ``h2h bench reenact`` report, in pipeline order.
 STEPS: tuple[str, ...] = ("crop", "landmarks", "facemesh+fit", "conditioning+render",
                           "generator", "encode")
@@ -54,20 +52,6 @@ class Recovery:
     size: int  # the crops' side
     track: LandmarkTrack  # landmarks and pupils of every frame, short gaps filled
     fit: pd.DataFrame  # the fit table of every frame
-
-
-def timed(items: Iterable[T], times: StepTimes, step: str) -> Iterator[T]:
-    """``items``, with the time spent producing each (e.g. decoding) added to ``step``."""
-    iterator = iter(items)
-    while True:
-        with times(step):
-            item = next(iterator, _DONE)
-        if item is _DONE:
-            return
-        yield item  # type: ignore[misc]
-
-
-_DONE: Any = object()
 
 
 def find_box(video: str | Path, width: int, height: int, max_frames: int,
@@ -108,7 +92,7 @@ def recover_video(video: str | Path, params: Mapping[str, Any], model: FaceModel
     size = crop_params.size
 
     def cut() -> Iterator[np.ndarray]:
-        for frame in timed(iter_frames(video, count=n), times, "crop"):
+        for frame in times.timed(iter_frames(video, count=n), "crop"):
             with times("crop"):
                 crop = box.cut(frame, size)
             yield crop

@@ -109,9 +109,14 @@ def writing_end(fifo):
         return None
 
 
-def start_download(fifo, dest):
-    """A separate process downloading ``fifo`` to ``dest``, and the open writing end of the FIFO
-    once half the bytes are in its partial file."""
+def start_download(folder):
+    """A separate process downloading a FIFO in ``folder`` to ``folder/out/file.bin``: the
+    process, the open writing end of the FIFO once half the bytes are in the partial file, the
+    partial file and the destination."""
+    fifo = folder / "stream"
+    os.mkfifo(fifo)
+    dest = folder / "out" / "file.bin"
+    dest.parent.mkdir()
     # Ctrl-C raises KeyboardInterrupt, as in a terminal (a test runner's worker may pass SIGINT
     # on ignored).
     code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
@@ -128,15 +133,11 @@ def start_download(fifo, dest):
     writer.flush()
     partial = dest.parent / f".{dest.name}.partial-{process.pid}"
     wait_for(lambda: partial.is_file() and partial.stat().st_size == len(DATA) // 2, process)
-    return process, writer, partial
+    return process, writer, partial, dest
 
 
 def test_an_interrupted_download_leaves_nothing(tmp_path):
-    fifo = tmp_path / "stream"
-    os.mkfifo(fifo)
-    dest = tmp_path / "out" / "file.bin"
-    dest.parent.mkdir()
-    process, writer, partial = start_download(fifo, dest)
+    process, writer, _, dest = start_download(tmp_path)
     process.send_signal(signal.SIGINT)  # Ctrl-C
     try:
         process.wait(timeout=60)
@@ -148,11 +149,7 @@ def test_an_interrupted_download_leaves_nothing(tmp_path):
 
 
 def test_a_killed_download_is_cleared_by_the_next_one(tmp_path):
-    fifo = tmp_path / "stream"
-    os.mkfifo(fifo)
-    dest = tmp_path / "out" / "file.bin"
-    dest.parent.mkdir()
-    process, writer, partial = start_download(fifo, dest)
+    process, writer, partial, dest = start_download(tmp_path)
     process.kill()  # no chance to clean up: the partial file stays, the final name never exists
     process.wait(timeout=30)
     writer.close()
